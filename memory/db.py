@@ -54,9 +54,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return _create_async_engine(
-        url, echo=echo, pool_size=10, max_overflow=40, pool_pre_ping=True
-    )
+    return _create_async_engine(url, echo=echo, pool_size=10, max_overflow=40, pool_pre_ping=True)
 
 
 def create_sessions(engine: AsyncEngine) -> Sessions:

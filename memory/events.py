@@ -70,9 +70,7 @@ async def for_run(session: AsyncSession, *, run_id: str) -> Sequence[Event]:
     Returns:
         The events in insertion order.
     """
-    result = await session.scalars(
-        select(Event).where(Event.run_id == run_id).order_by(Event.id)
-    )
+    result = await session.scalars(select(Event).where(Event.run_id == run_id).order_by(Event.id))
     return result.all()
 
 

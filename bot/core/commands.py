@@ -1,0 +1,255 @@
+"""The channel-neutral core: one entry point for every command and button press.
+
+Telegram, Slack, the terminal and the CLI all call :meth:`Core.handle` and render the
+:class:`~bot.core.messages.Response` it returns.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+
+from bot.core.messages import (
+    ApprovalCard,
+    ApprovalList,
+    ApprovalView,
+    ButtonAction,
+    DecisionNotice,
+    EventView,
+    Help,
+    Inbound,
+    Reply,
+    Response,
+    RunDetails,
+    RunList,
+    RunStarted,
+    RunView,
+    Text,
+)
+from bot.core.operators import Operators
+from bot.core.parsing import key_values, split_command, words
+from graph.errors import AlreadyDecided, DeskhandError, InvalidInput, NotAllowed, NotFound
+from graph.runs import RunManager, RunReport
+from graph.workflows import lookup
+from memory.ids import normalize_approval_id, normalize_run_id
+
+log = logging.getLogger(__name__)
+
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("/help", "what I can do"),
+    ("/run <workflow> key=value ...", "start a workflow (quote values with spaces)"),
+    ("/pending", "approvals waiting for you"),
+    ("/approve <id>", "approve a request"),
+    ("/reject <id> [reason]", "reject a request, optionally saying why"),
+    ("/edit <id> field=value ...", "change a draft; you then see it again to approve"),
+    ("/runs", "recent runs"),
+    ("/show <run>", "one run with its audit trail"),
+    ("/cancel <run> [reason]", "stop a run and close its open approvals"),
+)
+
+Handler = Callable[[Inbound, str], Awaitable[tuple[Reply, ...]]]
+
+
+class Core:
+    """Parses commands, checks who may act, calls the run manager, returns replies."""
+
+    def __init__(self, *, manager: RunManager, operators: Operators, max_chars: int) -> None:
+        self._manager = manager
+        self._operators = operators
+        self._max_chars = max_chars
+        self._handlers: dict[str, Handler] = {
+            "help": self._help,
+            "start": self._help,
+            "run": self._run,
+            "pending": self._pending,
+            "approve": self._approve,
+            "reject": self._reject,
+            "edit": self._edit,
+            "runs": self._runs,
+            "show": self._show,
+            "cancel": self._cancel,
+        }
+
+    @property
+    def manager(self) -> RunManager:
+        """The run manager behind the core."""
+        return self._manager
+
+    @property
+    def command_names(self) -> tuple[str, ...]:
+        """Every command name the core answers (for menus such as setMyCommands)."""
+        return tuple(self._handlers)
+
+    async def handle(self, inbound: Inbound) -> Response:
+        """Answer one inbound message or button press; never raises."""
+        try:
+            if not self._operators.allows(inbound.user):
+                return await self._refuse(inbound)
+            if inbound.action is not None:
+                return Response(await self._decide(inbound, inbound.action))
+            return Response(await self._text(inbound))
+        except AlreadyDecided as exc:
+            return Response((Text(str(exc), "warn"), ApprovalCard(ApprovalView.of(exc.approval))),
+                            refused=True)
+        except DeskhandError as exc:
+            return Response((Text(str(exc), "warn"),), refused=True)
+        except Exception:
+            ref = secrets.token_hex(4)
+            log.exception("command failed", extra={"ref": ref, "actor": inbound.user.actor})
+            return Response(
+                (Text(f"Something went wrong on my side (ref {ref}). Nothing you sent was "
+                      "lost; the details are in the log.", "error"),),
+                refused=True,
+                error_ref=ref,
+            )
+
+    async def _refuse(self, inbound: Inbound) -> Response:
+        user = inbound.user
+        approval = None
+        if inbound.action is not None:
+            approval_id = normalize_approval_id(inbound.action.approval_id)
+            try:
+                approval = await self._manager.get_approval(approval_id) if approval_id else None
+            except NotFound:
+                approval = None
+        await self._manager.refused(actor=user.actor, approval=approval, why="not an operator")
+        verb = inbound.action.verb if inbound.action else "use"
+        return Response(
+            (Text(f"Sorry, you are not allowed to {verb} this. Your id is {user.id}; an "
+                  f"operator can add it to {self._operators.setting_for(user.channel)}.",
+                  "warn"),),
+            refused=True,
+        )
+
+    async def _text(self, inbound: Inbound) -> tuple[Reply, ...]:
+        text = inbound.text or ""
+        if len(text) > self._max_chars:
+            raise InvalidInput(
+                f"That message is {len(text):,} characters long; the limit is "
+                f"{self._max_chars:,}. Send a shorter one."
+            )
+        command = split_command(text)
+        if command is None:
+            return self._not_a_command(text)
+        handler = self._handlers.get(command.name)
+        if handler is None:
+            guess = difflib.get_close_matches(command.name, self._handlers, n=1)
+            hint = f" Did you mean /{guess[0]}?" if guess else " Send /help for the list."
+            raise InvalidInput(f"I don't know /{command.name}.{hint}")
+        return await handler(inbound, command.rest)
+
+    def _not_a_command(self, text: str) -> tuple[Reply, ...]:
+        first = text.strip().split(" ", 1)[0].lower().lstrip("/")
+        guess = difflib.get_close_matches(first, self._handlers, n=1, cutoff=0.7)
+        hint = f"Did you mean /{guess[0]}? " if guess else ""
+        return (Text(f"{hint}I work with commands for now; send /help to see them.", "info"),)
+
+    # -- commands --------------------------------------------------------------------------
+
+    async def _help(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
+        workflows = tuple(
+            (spec.name, spec.usage(), spec.description)
+            for spec in self._manager.workflows.values()
+        )
+        return (Help(commands=COMMANDS, workflows=workflows),)
+
+    async def _run(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
+        tokens = words(rest)
+        if not tokens:
+            names = ", ".join(self._manager.workflows)
+            raise InvalidInput(f"Say which workflow to run: /run <workflow> key=value ... "
+                               f"(available: {names}).")
+        spec = lookup(dict(self._manager.workflows), tokens[0])
+        if spec is None:
+            names = ", ".join(self._manager.workflows)
+            raise NotFound(f"There is no workflow called \u201c{tokens[0][:40]}\u201d. "
+                           f"Available: {names}.")
+        report = await self._manager.start(spec.name, key_values(tokens[1:]),
+                                           actor=inbound.user.actor)
+        return (RunStarted(RunView.of(report.run)), *_waiting(report))
+
+    async def _pending(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
+        items = await self._manager.pending(limit=50)
+        return (ApprovalList(tuple(ApprovalView.of(a) for a in items)),)
+
+    async def _approve(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
+        tokens = words(rest)
+        if len(tokens) != 1:
+            raise InvalidInput("Usage: /approve <id>, e.g. /approve K7M2Q. /pending lists ids.")
+        return await self._decide(inbound, ButtonAction("approve", tokens[0]))
+
+    async def _reject(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
+        approval_id, _, reason = rest.strip().partition(" ")
+        if not approval_id:
+            raise InvalidInput("Usage: /reject <id> [reason], e.g. /reject K7M2Q not now.")
+        return await self._decide(
+            inbound, ButtonAction("reject", approval_id, reason=reason.strip() or None)
+        )
+
+    async def _edit(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
+        tokens = words(rest)
+        if not tokens:
+            raise InvalidInput('Usage: /edit <id> field=value ..., e.g. /edit K7M2Q '
+                               'subject="Welcome, Ana".')
+        return await self._decide(
+            inbound, ButtonAction("edit", tokens[0], changes=key_values(tokens[1:]))
+        )
+
+    async def _decide(self, inbound: Inbound, action: ButtonAction) -> tuple[Reply, ...]:
+        approval_id = normalize_approval_id(action.approval_id)
+        if approval_id is None:
+            raise NotFound(f"\u201c{action.approval_id[:20]}\u201d is not an approval id. "
+                           "/pending lists open ones.")
+        if action.reason is not None and len(action.reason) > 1000:
+            raise InvalidInput("Keep the reason under 1,000 characters.")
+        outcome = await self._manager.decide(
+            approval_id,
+            action.verb,
+            actor=inbound.user.actor,
+            actor_name=inbound.user.display,
+            reason=action.reason,
+            changes=action.changes,
+        )
+        notice = DecisionNotice(ApprovalView.of(outcome.approval), RunView.of(outcome.report.run))
+        return (notice, *_waiting(outcome.report))
+
+    async def _runs(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
+        items = await self._manager.list_runs(limit=20)
+        return (RunList(tuple(RunView.of(r) for r in items)),)
+
+    async def _show(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
+        run_id = self._run_id(rest, usage="/show <run>")
+        detail = await self._manager.detail(run_id)
+        return (RunDetails(
+            run=RunView.of(detail.run),
+            approvals=tuple(ApprovalView.of(a) for a in detail.approvals),
+            events=tuple(EventView.of(e) for e in detail.events),
+            sent=tuple(RunDetails.sent_line(m) for m in detail.messages),
+        ),)
+
+    async def _cancel(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
+        head, _, reason = rest.strip().partition(" ")
+        run_id = self._run_id(head, usage="/cancel <run> [reason]")
+        run = await self._manager.cancel(run_id, actor=inbound.user.actor,
+                                         reason=reason.strip() or None)
+        return (Text(f"Run {run.id} cancelled; its open approvals are closed.", "ok"),)
+
+    def _run_id(self, rest: str, *, usage: str) -> str:
+        tokens = rest.split()
+        if len(tokens) != 1:
+            raise InvalidInput(f"Usage: {usage}. /runs lists recent runs.")
+        run_id = normalize_run_id(tokens[0])
+        if run_id is None:
+            raise NotFound(f"\u201c{tokens[0][:20]}\u201d is not a run id. /runs lists them.")
+        return run_id
+
+
+def _waiting(report: RunReport) -> tuple[Reply, ...]:
+    if report.approval is not None and report.approval.status == "pending":
+        return (ApprovalCard(ApprovalView.of(report.approval)),)
+    return ()
+
+
+__all__ = ["COMMANDS", "Core", "NotAllowed"]

@@ -1,0 +1,189 @@
+"""Deskhand's settings: one class, read from the environment once at start-up.
+
+Ecosystem names where they exist (``DATABASE_URL``, ``TELEGRAM_BOT_TOKEN``,
+``SLACK_BOT_TOKEN``, ``OPENAI_API_KEY``...), ``DESKHAND_*`` for our own. Build it with
+:func:`load_settings`, which turns validation errors into one readable message.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PLACEHOLDERS = frozenset({"changeme", "change-me", "xxx", "secret", "token", "your-token", "todo"})
+
+
+class SettingsError(Exception):
+    """The configuration is wrong; the message lists every problem and how to fix it."""
+
+
+def _split(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Everything Deskhand reads from the environment (or a ``.env`` file)."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    home: Path = Field(default=Path("~/.deskhand"), alias="DESKHAND_HOME")
+    env: Literal["development", "production"] = Field("development", alias="DESKHAND_ENV")
+    database_url: str | None = Field(None, alias="DATABASE_URL")
+    timezone: str = Field("UTC", alias="DESKHAND_TIMEZONE")
+    log_level: str = Field("INFO", alias="DESKHAND_LOG_LEVEL")
+    operator_name: str = Field("Your Deskhand", alias="DESKHAND_OPERATOR_NAME")
+    max_input_chars: int = Field(4000, ge=100, le=100_000, alias="DESKHAND_MAX_INPUT_CHARS")
+
+    smtp_url: SecretStr | None = Field(None, alias="DESKHAND_SMTP_URL")
+    smtp_from: str = Field("deskhand@localhost", alias="DESKHAND_SMTP_FROM")
+
+    openai_api_key: SecretStr | None = Field(None, alias="OPENAI_API_KEY")
+    openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL")
+    llm_model: str = Field("gpt-4o-mini", alias="DESKHAND_LLM_MODEL")
+
+    telegram_bot_token: SecretStr | None = Field(None, alias="TELEGRAM_BOT_TOKEN")
+    telegram_allowed_users: Annotated[list[int], NoDecode] = Field(
+        default_factory=list, alias="TELEGRAM_ALLOWED_USERS"
+    )
+    slack_bot_token: SecretStr | None = Field(None, alias="SLACK_BOT_TOKEN")
+    slack_app_token: SecretStr | None = Field(None, alias="SLACK_APP_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET")
+    )
+    slack_allowed_users: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, alias="SLACK_ALLOWED_USERS"
+    )
+
+    @field_validator("home", mode="after")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @field_validator("telegram_allowed_users", "slack_allowed_users", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        return _split(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as Europe/Berlin"
+            ) from None
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        return normalize_database_url(value.strip())
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        parts = urlsplit(value.get_secret_value().strip())
+        if parts.scheme not in {"smtp", "smtps"} or not parts.hostname:
+            raise ValueError("must look like smtp://user:pass@host:587 or smtps://host:465")
+        return value
+
+    @field_validator("smtp_from")
+    @classmethod
+    def _from_address(cls, value: str) -> str:
+        if "@" not in value or any(c in value for c in "\r\n"):
+            raise ValueError("must be an address such as Ana <ana@example.com>")
+        return value
+
+    @field_validator("openai_base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ValueError("must be an http(s) URL such as http://localhost:11434/v1")
+        return value.strip().rstrip("/")
+
+    @model_validator(mode="after")
+    def _no_placeholders_in_production(self) -> Settings:
+        if self.env != "production":
+            return self
+        for name in ("telegram_bot_token", "slack_bot_token", "slack_app_token",
+                     "slack_signing_secret", "openai_api_key"):
+            secret = getattr(self, name)
+            if secret is not None and secret.get_secret_value().strip().lower() in PLACEHOLDERS:
+                raise ValueError(f"{name.upper()} is a placeholder; set the real value")
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The async SQLAlchemy URL: ``DATABASE_URL`` or a SQLite file in the home folder."""
+        return self.database_url or f"sqlite+aiosqlite:///{self.home / 'deskhand.db'}"
+
+    @property
+    def llm_configured(self) -> bool:
+        """True when an OpenAI-compatible endpoint is configured (key or base URL)."""
+        return self.openai_api_key is not None or self.openai_base_url is not None
+
+    def secrets(self) -> list[str]:
+        """Every secret value, for the log redaction filter."""
+        values = [self.telegram_bot_token, self.slack_bot_token, self.slack_app_token,
+                  self.slack_signing_secret, self.openai_api_key]
+        found = [v.get_secret_value() for v in values if v is not None]
+        if self.smtp_url is not None:
+            password = urlsplit(self.smtp_url.get_secret_value()).password
+            if password:
+                found.append(password)
+        if self.database_url:
+            password = urlsplit(self.database_url).password
+            if password:
+                found.append(password)
+        return [s for s in found if len(s) >= 4]
+
+
+def normalize_database_url(url: str) -> str:
+    """Map plain database URLs to the async drivers Deskhand uses.
+
+    ``sqlite:///path`` → ``sqlite+aiosqlite:///path``; ``postgres://`` and
+    ``postgresql://`` → ``postgresql+psycopg://``.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError("must be a URL such as sqlite:///path/deskhand.db or postgresql://...")
+    base = scheme.split("+")[0].lower()
+    if base == "sqlite":
+        return f"sqlite+aiosqlite://{rest}"
+    if base in {"postgres", "postgresql"}:
+        return f"postgresql+psycopg://{rest}"
+    raise ValueError(f"scheme {scheme!r} is not supported; use sqlite:/// or postgresql://")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment and ``.env``; raise SettingsError if wrong.
+
+    Raises:
+        SettingsError: one line per problem, naming the variable to fix.
+    """
+    try:
+        return Settings(_env_file=".env", **overrides)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"]) or "settings"
+            field = Settings.model_fields.get(where)
+            name = (field.alias if field and field.alias else where).upper()
+            message = str(err["msg"]).removeprefix("Value error, ")
+            lines.append(f"{name}: {message}")
+        raise SettingsError("Configuration problems:\n  " + "\n  ".join(lines)) from None

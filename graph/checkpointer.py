@@ -1,0 +1,68 @@
+"""Checkpointer factory: AsyncSqliteSaver by default, AsyncPostgresSaver at scale."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from sqlalchemy.engine import make_url
+
+from memory.db import SQLITE_BUSY_TIMEOUT_S
+
+# Tables LangGraph's savers create and migrate themselves; Alembic must leave them alone.
+LANGGRAPH_TABLES = frozenset(
+    {"checkpoints", "checkpoint_blobs", "checkpoint_writes", "checkpoint_migrations", "writes"}
+)
+
+
+def libpq_url(url: str) -> str:
+    """Turn a SQLAlchemy PostgreSQL URL into a libpq connection string for psycopg."""
+    parsed = make_url(url).set(drivername="postgresql")
+    return parsed.render_as_string(hide_password=False)
+
+
+@asynccontextmanager
+async def open_checkpointer(url: str) -> AsyncIterator[BaseCheckpointSaver[str]]:
+    """Open the saver matching the database URL, create its tables, close it on exit.
+
+    Args:
+        url: the SQLAlchemy URL of Deskhand's database; checkpoints live beside our tables.
+
+    Yields:
+        A ready checkpointer.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        import aiosqlite
+        from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+        conn = await aiosqlite.connect(parsed.database or ":memory:", timeout=SQLITE_BUSY_TIMEOUT_S)
+        try:
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA synchronous=NORMAL")
+            saver = AsyncSqliteSaver(conn)
+            await saver.setup()
+            yield saver
+        finally:
+            await conn.close()
+        return
+
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+    from psycopg.rows import dict_row
+    from psycopg_pool import AsyncConnectionPool
+
+    pool: AsyncConnectionPool = AsyncConnectionPool(
+        libpq_url(url),
+        min_size=2,
+        max_size=20,
+        open=False,
+        kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+    )
+    await pool.open(wait=True)
+    try:
+        saver_pg = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
+        await saver_pg.setup()
+        yield saver_pg
+    finally:
+        await pool.close()

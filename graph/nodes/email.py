@@ -1,0 +1,128 @@
+"""Shared nodes for workflows that draft, revise and send one email."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+from langchain_core.runnables import RunnableConfig
+
+from adapters.email import EmailMessage
+from adapters.errors import EffectFailed, EffectInDoubt
+from graph.deps import WorkflowDeps
+from graph.gate import GateRequest, Node
+from memory import events, records
+
+
+def draft_email(
+    *,
+    deps: WorkflowDeps,
+    workflow: str,
+    version: str,
+    purpose: str,
+    recipient: Callable[[dict[str, Any]], str],
+) -> Node:
+    """Build a node that drafts the email for ``purpose`` from the run's inputs."""
+
+    async def draft(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
+        """Draft the email (template or LLM) and log that a draft exists."""
+        run_id = config["configurable"]["thread_id"]
+        text = await deps.drafter.draft_email(purpose=purpose, facts=state["inputs"])
+        async with deps.sessions.begin() as session:
+            await events.append(
+                session,
+                actor=f"workflow:{workflow}",
+                kind="draft.created",
+                summary=f"Drafted \u201c{text.subject}\u201d with {deps.drafter.name}",
+                run_id=run_id,
+                workflow=workflow,
+                workflow_version=version,
+                data={"drafter": deps.drafter.name},
+            )
+        return {
+            "draft": {"to": recipient(state), "subject": text.subject, "body": text.body},
+            "revision": 0,
+        }
+
+    return draft
+
+
+def describe_email(title: str) -> Callable[[dict[str, Any]], GateRequest]:
+    """Return the gate's describe function for an email about to leave the building."""
+
+    def describe(state: dict[str, Any]) -> GateRequest:
+        draft = state["draft"]
+        return GateRequest(
+            title=title,
+            summary=f"Send \u201c{draft['subject']}\u201d to {draft['to']}.",
+            preview={"kind": "email", **draft},
+        )
+
+    return describe
+
+
+def after_gate(state: dict[str, Any]) -> Literal["send", "revise", "rejected"]:
+    """Route on the operator's decision."""
+    action = state["decision"]["action"]
+    if action == "approve":
+        return "send"
+    if action == "edit":
+        return "revise"
+    return "rejected"
+
+
+async def revise(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
+    """Apply the operator's edits to the draft; the gate then asks again."""
+    changes = state["decision"].get("changes", {})
+    return {"draft": {**state["draft"], **changes}, "revision": state.get("revision", 0) + 1}
+
+
+def rejected(*, deps: WorkflowDeps, workflow: str, version: str) -> Node:
+    """Build the node that ends a run whose email was rejected."""
+
+    async def reject(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
+        """Record the rejection and its reason; nothing is sent."""
+        decision = state["decision"]
+        reason = decision.get("reason") or "no reason given"
+        return {"outcome": "rejected", "detail": f"Not sent: {reason}"}
+
+    return reject
+
+
+def send_email(*, deps: WorkflowDeps, workflow: str, version: str, step: str) -> Node:
+    """Build the node that sends the approved draft exactly once and records it."""
+
+    async def send(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
+        """Send through the effects ledger; an uncertain earlier attempt is not repeated."""
+        run_id = config["configurable"]["thread_id"]
+        draft = state["draft"]
+        # The key names the approved draft, so a replay, retry or restart maps to the
+        # same ledger row and can never send a second copy.
+        key = f"{run_id}:{step}:{state['decision']['approval_id']}"
+        message = EmailMessage(to=draft["to"], subject=draft["subject"], body=draft["body"])
+        try:
+            result = await deps.email.send(
+                message, key=key, run_id=run_id, actor=f"workflow:{workflow}"
+            )
+        except EffectInDoubt as exc:
+            return {"outcome": "in_doubt", "detail": str(exc)}
+        except EffectFailed as exc:
+            return {"outcome": "failed", "detail": str(exc)}
+        async with deps.sessions.begin() as session:
+            await records.record_outbound(
+                session,
+                contact_id=state.get("contact_id"),
+                run_id=run_id,
+                effect_key=key,
+                channel="email",
+                recipient=draft["to"],
+                subject=draft["subject"],
+                message_id=result.message_id,
+            )
+        return {
+            "outcome": "sent",
+            "message_id": result.message_id,
+            "detail": f"Sent to {draft['to']} ({result.detail})",
+        }
+
+    return send

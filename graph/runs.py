@@ -1,0 +1,443 @@
+"""The run manager: start, decide (and resume), cancel, list and recover workflow runs.
+
+Invariants it keeps:
+
+- A decision is one atomic ``UPDATE ... WHERE status = 'pending'`` committed *before* the
+  graph is resumed; the winner alone resumes, under the run's lock, so the graph resumes
+  exactly once however many taps race.
+- A decision committed but not applied (the process died in between) is applied by
+  :meth:`RunManager.recover` at the next start.
+- Only runs Deskhand started are ever advanced: an unknown or finished id is refused and
+  never started from START.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.types import Command
+
+from graph.deps import WorkflowDeps
+from graph.errors import AlreadyDecided, InvalidInput, NotFound, RunNotActive
+from graph.locks import RunLocks
+from graph.spec import WorkflowSpec
+from memory import approvals, events, records, runs
+from memory.approvals import Action
+from memory.models import Approval, Event, OutboundMessage, Run
+
+log = logging.getLogger(__name__)
+
+_STATUS_FOR_OUTCOME = {"sent": "completed", "in_doubt": "completed", "rejected": "rejected"}
+_PAST = {
+    "approved": "approved",
+    "rejected": "rejected",
+    "edited": "edited",
+    "cancelled": "cancelled",
+    "expired": "expired",
+}
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """Where a run stands after it was advanced: ``approval`` is set while it waits."""
+
+    run: Run
+    approval: Approval | None = None
+
+
+@dataclass(frozen=True)
+class DecideReport:
+    """A decision that won, and where its run stands afterwards."""
+
+    approval: Approval
+    report: RunReport
+
+
+@dataclass(frozen=True)
+class RunDetail:
+    """Everything ``/show`` displays about a run."""
+
+    run: Run
+    approvals: Sequence[Approval]
+    events: Sequence[Event]
+    messages: Sequence[OutboundMessage] = field(default_factory=tuple)
+
+
+def describe_decision(approval: Approval) -> str:
+    """Say who decided an approval and when, e.g. ``approved by Ana at 14:02 UTC``."""
+    who = approval.decided_by_name or approval.decided_by or "someone"
+    when = approval.decided_at.strftime("%Y-%m-%d %H:%M UTC") if approval.decided_at else "?"
+    return f"{_PAST.get(approval.status, approval.status)} by {who} at {when}"
+
+
+class RunManager:
+    """Starts and advances workflow runs on a LangGraph checkpointer."""
+
+    def __init__(
+        self,
+        *,
+        deps: WorkflowDeps,
+        checkpointer: BaseCheckpointSaver[str],
+        workflows: Mapping[str, WorkflowSpec],
+        locks: RunLocks,
+    ) -> None:
+        self._sessions = deps.sessions
+        self._locks = locks
+        self._specs = dict(workflows)
+        self._graphs = {
+            name: spec.build(deps=deps).compile(checkpointer=checkpointer, name=name)
+            for name, spec in self._specs.items()
+        }
+
+    @property
+    def workflows(self) -> Mapping[str, WorkflowSpec]:
+        """The workflows this manager can start."""
+        return self._specs
+
+    # -- start -------------------------------------------------------------------------
+
+    async def start(self, workflow: str, inputs: Mapping[str, str], *, actor: str) -> RunReport:
+        """Validate inputs, record the run and advance it to its first gate or its end.
+
+        Raises:
+            NotFound: no such workflow.
+            InvalidInput: the inputs do not validate.
+        """
+        spec = self._specs.get(workflow)
+        if spec is None:
+            raise NotFound(f"There is no workflow called \u201c{workflow}\u201d.")
+        clean = spec.validate_inputs(inputs)
+        async with self._sessions.begin() as session:
+            run = await runs.create(
+                session,
+                workflow=spec.name,
+                workflow_version=spec.version,
+                inputs=clean,
+                started_by=actor,
+            )
+            await events.append(
+                session,
+                actor=actor,
+                kind="run.started",
+                summary=f"Started {spec.name} run {run.id}",
+                run_id=run.id,
+                workflow=spec.name,
+                workflow_version=spec.version,
+                data={"inputs": clean},
+            )
+        async with self._locks.hold(run.id):
+            return await self._advance(run, {"inputs": clean})
+
+    # -- decide ------------------------------------------------------------------------
+
+    async def decide(
+        self,
+        approval_id: str,
+        action: Action,
+        *,
+        actor: str,
+        actor_name: str | None = None,
+        reason: str | None = None,
+        changes: Mapping[str, str] | None = None,
+    ) -> DecideReport:
+        """Decide an approval atomically, then resume its run exactly once.
+
+        Raises:
+            NotFound: no such approval.
+            AlreadyDecided: someone decided first (the message says who and when).
+            InvalidInput: the action is not offered, or edited fields do not validate.
+        """
+        async with self._sessions.begin() as session:
+            current = await approvals.get(session, approval_id=approval_id)
+            if current is None:
+                raise NotFound(f"There is no approval {approval_id}. /pending lists open ones.")
+            payload = self._payload(current, action, reason=reason, changes=changes)
+            outcome = await approvals.decide(
+                session,
+                approval_id=approval_id,
+                action=action,
+                actor=actor,
+                actor_name=actor_name,
+                payload=payload,
+            )
+            assert outcome is not None  # the row exists: we just read it
+            approval = outcome.approval
+            if outcome.won:
+                await events.append(
+                    session,
+                    actor=actor,
+                    kind="approval.decided",
+                    summary=f"Approval {approval_id} {approval.status} by {actor_name or actor}",
+                    run_id=approval.run_id,
+                    approval_id=approval_id,
+                    workflow=approval.workflow,
+                    reason=reason,
+                    data={"action": action, **({"changes": dict(changes)} if changes else {})},
+                )
+        if not outcome.won:
+            await self.refused(
+                actor=actor, approval=approval, why=f"already {describe_decision(approval)}"
+            )
+            raise AlreadyDecided(
+                f"Approval {approval_id} was already {describe_decision(approval)}.",
+                approval=approval,
+            )
+        return DecideReport(approval=approval, report=await self._apply(approval))
+
+    def _payload(
+        self,
+        approval: Approval,
+        action: Action,
+        *,
+        reason: str | None,
+        changes: Mapping[str, str] | None,
+    ) -> dict[str, Any]:
+        offered = approval.allowed_actions.get("actions", [])
+        if action not in offered:
+            raise InvalidInput(
+                f"Approval {approval.id} cannot be {action}d; it offers {', '.join(offered)}."
+            )
+        if action == "edit":
+            spec = self._specs.get(approval.workflow)
+            if spec is None:
+                raise InvalidInput(f"Workflow {approval.workflow} is not available to edit.")
+            return {"changes": spec.validate_edits(changes or {})}
+        if action == "reject" and reason:
+            return {"reason": reason}
+        return {}
+
+    async def refused(self, *, actor: str, approval: Approval | None, why: str) -> None:
+        """Log a refused attempt to decide (already decided, not allowed, unknown)."""
+        async with self._sessions.begin() as session:
+            await events.append(
+                session,
+                actor=actor,
+                kind="approval.refused",
+                summary=f"Refused {actor} on approval {approval.id if approval else '?'}: {why}",
+                run_id=approval.run_id if approval else None,
+                approval_id=approval.id if approval else None,
+                reason=why,
+            )
+
+    async def _apply(self, approval: Approval) -> RunReport:
+        """Resume the run with a committed decision, unless that already happened."""
+        async with self._locks.hold(approval.run_id):
+            async with self._sessions() as session:
+                fresh = await approvals.get(session, approval_id=approval.id)
+                run = await runs.get(session, run_id=approval.run_id)
+            assert fresh is not None and run is not None
+            if fresh.applied_at is not None or run.status not in runs.ACTIVE:
+                return RunReport(run=run)
+            graph = self._graphs[run.workflow]
+            config = _config(run.id)
+            snapshot = await graph.aget_state(config)
+            waiting = [i for i in snapshot.interrupts if _approval_of(i.value) == fresh.id]
+            if waiting:
+                decision = {
+                    **(fresh.decision or {}),
+                    "by": fresh.decided_by,
+                    "by_name": fresh.decided_by_name,
+                }
+                report = await self._advance(run, Command(resume={waiting[0].id: decision}))
+            elif snapshot.next:
+                # The resume started before a crash and got past the gate: carry on.
+                report = await self._advance(run, None)
+            else:
+                report = await self._settle(run, snapshot.values)
+            async with self._sessions.begin() as session:
+                await approvals.mark_applied(session, approval_id=fresh.id)
+            return report
+
+    # -- cancel ------------------------------------------------------------------------
+
+    async def cancel(self, run_id: str, *, actor: str, reason: str | None = None) -> Run:
+        """Cancel a running or waiting run and close its open approvals.
+
+        Raises:
+            NotFound: no such run.
+            RunNotActive: it already finished.
+        """
+        async with self._locks.hold(run_id), self._sessions.begin() as session:
+            run = await runs.get(session, run_id=run_id)
+            if run is None:
+                raise NotFound(f"There is no run {run_id}. /runs lists recent ones.")
+            if run.status not in runs.ACTIVE:
+                raise RunNotActive(f"Run {run_id} is already {run.status}.")
+            await runs.set_status(
+                session,
+                run_id=run_id,
+                status="cancelled",
+                outcome="cancelled",
+                detail=reason or "cancelled",
+                only_if=runs.ACTIVE,
+            )
+            for approval in await approvals.for_run(session, run_id=run_id):
+                await approvals.close(
+                    session,
+                    approval_id=approval.id,
+                    status="cancelled",
+                    actor=actor,
+                    reason=reason or "run cancelled",
+                )
+            await events.append(
+                session,
+                actor=actor,
+                kind="run.cancelled",
+                summary=f"Run {run_id} cancelled",
+                run_id=run_id,
+                workflow=run.workflow,
+                reason=reason,
+            )
+            refreshed = await runs.get(session, run_id=run_id)
+            assert refreshed is not None
+            return refreshed
+
+    # -- read --------------------------------------------------------------------------
+
+    async def get_approval(self, approval_id: str) -> Approval:
+        """Return an approval or raise NotFound."""
+        async with self._sessions() as session:
+            approval = await approvals.get(session, approval_id=approval_id)
+        if approval is None:
+            raise NotFound(f"There is no approval {approval_id}. /pending lists open ones.")
+        return approval
+
+    async def pending(self, *, limit: int = 50) -> Sequence[Approval]:
+        """Return approvals waiting for a decision, oldest first."""
+        async with self._sessions() as session:
+            return await approvals.pending(session, limit=limit)
+
+    async def list_runs(self, *, limit: int = 20, status: str | None = None) -> Sequence[Run]:
+        """Return the newest runs first."""
+        async with self._sessions() as session:
+            return await runs.recent(session, limit=limit, status=status)
+
+    async def detail(self, run_id: str) -> RunDetail:
+        """Return a run with its approvals, events and sent messages, or raise NotFound."""
+        async with self._sessions() as session:
+            run = await runs.get(session, run_id=run_id)
+            if run is None:
+                raise NotFound(f"There is no run {run_id}. /runs lists recent ones.")
+            return RunDetail(
+                run=run,
+                approvals=await approvals.for_run(session, run_id=run_id),
+                events=await events.for_run(session, run_id=run_id),
+                messages=await records.messages_for_run(session, run_id=run_id),
+            )
+
+    # -- recovery ----------------------------------------------------------------------
+
+    async def recover(self) -> list[RunReport]:
+        """Finish what a crash interrupted: apply committed decisions, continue runs.
+
+        Safe to call on every start and from several replicas at once: each run is
+        re-checked under its lock.
+        """
+        reports: list[RunReport] = []
+        async with self._sessions() as session:
+            unapplied = await approvals.decided_unapplied(session)
+        for approval in unapplied:
+            log.info("recovering decision", extra={"approval_id": approval.id})
+            reports.append(await self._apply(approval))
+        async with self._sessions() as session:
+            active = await runs.active(session)
+        for run in active:
+            report = await self._continue(run.id)
+            if report is not None:
+                reports.append(report)
+        return reports
+
+    async def _continue(self, run_id: str) -> RunReport | None:
+        async with self._locks.hold(run_id):
+            async with self._sessions() as session:
+                run = await runs.get(session, run_id=run_id)
+            if run is None or run.status not in runs.ACTIVE:
+                return None
+            snapshot = await self._graphs[run.workflow].aget_state(_config(run.id))
+            if snapshot.interrupts:
+                return await self._waiting(run, snapshot.interrupts)
+            if snapshot.next:
+                log.info("continuing interrupted run", extra={"run_id": run.id})
+                return await self._advance(run, None)
+            if not snapshot.values:
+                # Died before the first checkpoint: the run row exists, so start it now.
+                return await self._advance(run, {"inputs": run.inputs})
+            return await self._settle(run, snapshot.values)
+
+    # -- internals ---------------------------------------------------------------------
+
+    async def _advance(self, run: Run, graph_input: Any) -> RunReport:
+        """Run the graph until it waits or ends, and record where it stands."""
+        graph = self._graphs[run.workflow]
+        try:
+            result = await graph.ainvoke(graph_input, _config(run.id), durability="sync")
+        except Exception:
+            ref = secrets.token_hex(4)
+            log.exception("run failed", extra={"run_id": run.id, "ref": ref})
+            return await self._finish(
+                run, status="failed", outcome="error", detail=f"Internal error (ref {ref})"
+            )
+        interrupts = result.get("__interrupt__", ()) if isinstance(result, dict) else ()
+        if interrupts:
+            return await self._waiting(run, interrupts)
+        return await self._settle(run, result)
+
+    async def _waiting(self, run: Run, interrupts: Sequence[Any]) -> RunReport:
+        first = interrupts[0]
+        approval_id = _approval_of(first.value)
+        async with self._sessions.begin() as session:
+            approval = None
+            if approval_id is not None:
+                await approvals.set_interrupt(
+                    session, approval_id=approval_id, interrupt_id=first.id
+                )
+                approval = await approvals.get(session, approval_id=approval_id)
+            await runs.set_status(session, run_id=run.id, status="waiting", only_if=runs.ACTIVE)
+            fresh = await runs.get(session, run_id=run.id)
+        assert fresh is not None
+        return RunReport(run=fresh, approval=approval)
+
+    async def _settle(self, run: Run, values: Mapping[str, Any]) -> RunReport:
+        outcome = str(values.get("outcome") or "done")
+        status = _STATUS_FOR_OUTCOME.get(outcome, "failed" if outcome == "failed" else "completed")
+        return await self._finish(run, status=status, outcome=outcome, detail=values.get("detail"))
+
+    async def _finish(
+        self, run: Run, *, status: str, outcome: str, detail: str | None
+    ) -> RunReport:
+        async with self._sessions.begin() as session:
+            changed = await runs.set_status(
+                session,
+                run_id=run.id,
+                status=status,
+                outcome=outcome,
+                detail=detail,
+                only_if=runs.ACTIVE,
+            )
+            if changed:
+                await events.append(
+                    session,
+                    actor=f"workflow:{run.workflow}",
+                    kind=f"run.{status}",
+                    summary=f"Run {run.id} {status}: {detail or outcome}",
+                    run_id=run.id,
+                    workflow=run.workflow,
+                    workflow_version=run.workflow_version,
+                    data={"outcome": outcome},
+                )
+            fresh = await runs.get(session, run_id=run.id)
+        assert fresh is not None
+        return RunReport(run=fresh)
+
+
+def _config(run_id: str) -> dict[str, Any]:
+    return {"configurable": {"thread_id": run_id}}
+
+
+def _approval_of(value: Any) -> str | None:
+    return value.get("approval_id") if isinstance(value, dict) else None

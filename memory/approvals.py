@@ -1,0 +1,268 @@
+"""Approvals inbox: one row per approval request, decided exactly once.
+
+Deciding is a single ``UPDATE ... WHERE status = 'pending'``: whoever's update changes the
+row wins, on SQLite and PostgreSQL alike, however many deciders race.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from memory.ids import new_approval_id
+from memory.models import Approval, ApprovalMessage, utcnow
+
+Action = Literal["approve", "reject", "edit"]
+DECIDED_STATUS: dict[str, str] = {"approve": "approved", "reject": "rejected", "edit": "edited"}
+OPEN = "pending"
+
+
+@dataclass(frozen=True)
+class Decided:
+    """The outcome of a decide attempt: ``won`` is False when someone else decided first."""
+
+    won: bool
+    approval: Approval
+
+
+async def get(session: AsyncSession, *, approval_id: str) -> Approval | None:
+    """Return one approval by id.
+
+    Args:
+        session: an open session.
+        approval_id: the normalised approval id.
+
+    Returns:
+        The approval, or None when there is no such id.
+    """
+    return await session.get(Approval, approval_id, populate_existing=True)
+
+
+async def for_gate(session: AsyncSession, *, run_id: str, gate_key: str) -> Approval | None:
+    """Return the approval a gate already created for this run and round, if any."""
+    return await session.scalar(
+        select(Approval).where(Approval.run_id == run_id, Approval.gate_key == gate_key)
+    )
+
+
+async def create(
+    session: AsyncSession,
+    *,
+    run_id: str,
+    gate_key: str,
+    workflow: str,
+    step: str,
+    title: str,
+    summary: str,
+    preview: dict[str, Any],
+    risk: str,
+    allowed_actions: Sequence[str],
+    expires_at: datetime | None = None,
+) -> Approval:
+    """Insert a pending approval with a fresh short id.
+
+    Args:
+        session: the session; the caller commits.
+        run_id: the run (and LangGraph thread) waiting on it.
+        gate_key: identifies the gate and round within the run; unique per run.
+        workflow: the workflow name.
+        step: the step that waits.
+        title: one line for the card's header.
+        summary: a few lines saying what will happen.
+        preview: the full effect as it will happen (for email: to, subject, body).
+        risk: ``low``, ``medium`` or ``high``.
+        allowed_actions: which of approve, reject, edit are offered.
+        expires_at: when it expires, if it does.
+
+    Returns:
+        The new approval.
+    """
+    for _ in range(8):
+        approval = Approval(
+            id=new_approval_id(),
+            run_id=run_id,
+            gate_key=gate_key,
+            workflow=workflow,
+            step=step,
+            title=title,
+            summary=summary,
+            preview=preview,
+            risk=risk,
+            allowed_actions={"actions": list(allowed_actions)},
+            expires_at=expires_at,
+        )
+        try:
+            async with session.begin_nested():
+                session.add(approval)
+        except IntegrityError:
+            # Either the short id collided (retry with another) or the gate row exists.
+            existing = await for_gate(session, run_id=run_id, gate_key=gate_key)
+            if existing is not None:
+                return existing
+            continue
+        return approval
+    raise RuntimeError("could not allocate an approval id after 8 attempts")
+
+
+async def decide(
+    session: AsyncSession,
+    *,
+    approval_id: str,
+    action: Action,
+    actor: str,
+    actor_name: str | None,
+    payload: dict[str, Any],
+) -> Decided | None:
+    """Record a decision if the approval is still pending; first decision wins.
+
+    Args:
+        session: the session; the caller commits (commit before resuming the run).
+        approval_id: the approval.
+        action: approve, reject or edit.
+        actor: who decides, e.g. ``telegram:123``.
+        actor_name: a display name for messages ("Approved by Ana").
+        payload: the decision details (reason, edited fields).
+
+    Returns:
+        ``Decided(won=True)`` when this call decided, ``Decided(won=False)`` with the
+        row as it stands when someone else had, or None when the id does not exist.
+    """
+    result = await session.execute(
+        update(Approval)
+        .where(Approval.id == approval_id, Approval.status == OPEN)
+        .values(
+            status=DECIDED_STATUS[action],
+            decided_at=utcnow(),
+            decided_by=actor,
+            decided_by_name=actor_name,
+            decision={"action": action, **payload},
+        )
+        .execution_options(synchronize_session=False)
+    )
+    row = await get(session, approval_id=approval_id)
+    if row is None:
+        return None
+    return Decided(won=result.rowcount == 1, approval=row)  # type: ignore[attr-defined]
+
+
+async def close(
+    session: AsyncSession, *, approval_id: str, status: str, actor: str, reason: str
+) -> bool:
+    """Close a pending approval without a decision (cancelled or expired).
+
+    Args:
+        session: the session; the caller commits.
+        approval_id: the approval.
+        status: ``cancelled`` or ``expired``.
+        actor: who closed it.
+        reason: why.
+
+    Returns:
+        True when it was pending and is now closed.
+    """
+    result = await session.execute(
+        update(Approval)
+        .where(Approval.id == approval_id, Approval.status == OPEN)
+        .values(
+            status=status,
+            decided_at=utcnow(),
+            decided_by=actor,
+            decision={"action": status, "reason": reason},
+            applied_at=utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def set_interrupt(session: AsyncSession, *, approval_id: str, interrupt_id: str) -> None:
+    """Remember which LangGraph interrupt the approval answers."""
+    await session.execute(
+        update(Approval)
+        .where(Approval.id == approval_id, Approval.interrupt_id.is_(None))
+        .values(interrupt_id=interrupt_id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def mark_applied(session: AsyncSession, *, approval_id: str) -> None:
+    """Record that the decision has been applied to the run (the resume finished)."""
+    await session.execute(
+        update(Approval)
+        .where(Approval.id == approval_id, Approval.applied_at.is_(None))
+        .values(applied_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def pending(session: AsyncSession, *, limit: int = 50) -> Sequence[Approval]:
+    """Return pending approvals, oldest first.
+
+    Args:
+        session: an open session.
+        limit: at most this many.
+
+    Returns:
+        The approvals waiting for a decision.
+    """
+    result = await session.scalars(
+        select(Approval)
+        .where(Approval.status == OPEN)
+        .order_by(Approval.requested_at, Approval.id)
+        .limit(limit)
+    )
+    return result.all()
+
+
+async def decided_unapplied(session: AsyncSession) -> Sequence[Approval]:
+    """Return decisions committed but not yet applied (a crash came in between)."""
+    result = await session.scalars(
+        select(Approval)
+        .where(Approval.applied_at.is_(None), Approval.status != OPEN)
+        .order_by(Approval.decided_at)
+    )
+    return result.all()
+
+
+async def for_run(session: AsyncSession, *, run_id: str) -> Sequence[Approval]:
+    """Return a run's approvals, oldest first."""
+    result = await session.scalars(
+        select(Approval).where(Approval.run_id == run_id).order_by(Approval.requested_at)
+    )
+    return result.all()
+
+
+async def add_message(
+    session: AsyncSession, *, approval_id: str, channel: str, chat_id: str, message_id: str
+) -> None:
+    """Remember a chat message that shows the approval (to update it after a decision).
+
+    Args:
+        session: the session; the caller commits.
+        approval_id: the approval shown.
+        channel: ``telegram``, ``slack`` or ``terminal``.
+        chat_id: the chat or channel id.
+        message_id: the message id (Telegram) or ts (Slack).
+    """
+    session.add(
+        ApprovalMessage(
+            approval_id=approval_id, channel=channel, chat_id=chat_id, message_id=message_id
+        )
+    )
+    await session.flush()
+
+
+async def messages(session: AsyncSession, *, approval_id: str) -> Sequence[ApprovalMessage]:
+    """Return the chat messages that show an approval."""
+    result = await session.scalars(
+        select(ApprovalMessage)
+        .where(ApprovalMessage.approval_id == approval_id)
+        .order_by(ApprovalMessage.id)
+    )
+    return result.all()

@@ -1,0 +1,54 @@
+"""Apply Alembic migrations on an async engine (at start-up and by ``deskhand migrate``)."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Build the Alembic config in code: no alembic.ini needed after ``pip install``."""
+    config = Config()
+    config.set_main_option("script_location", str(files("migrations")))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def _upgrade(connection: Connection, revision: str) -> None:
+    command.upgrade(alembic_config(connection), revision)
+
+
+def _current(connection: Connection) -> tuple[str | None, str | None]:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    return MigrationContext.configure(connection).get_current_revision(), head
+
+
+async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    """Bring the schema up to ``revision`` (idempotent).
+
+    Args:
+        engine: the database to migrate.
+        revision: the target revision.
+    """
+    async with engine.begin() as conn:
+        await conn.run_sync(_upgrade, revision)
+
+
+async def status(engine: AsyncEngine) -> tuple[str | None, str | None]:
+    """Return (current revision, head revision)."""
+    async with engine.connect() as conn:
+        result: Any = await conn.run_sync(_current)
+        return result  # type: ignore[no-any-return]
+
+
+def autogenerate(connection: Connection, message: str) -> None:
+    """Write a new revision from the models (developer tool)."""
+    command.revision(alembic_config(connection), message=message, autogenerate=True)

@@ -1,0 +1,104 @@
+"""Runs: Deskhand's own index of workflow runs (status, inputs, outcome)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from memory.ids import new_run_id
+from memory.models import Run, utcnow
+
+ACTIVE = ("running", "waiting")
+FINISHED = ("completed", "rejected", "cancelled", "failed")
+
+
+async def create(
+    session: AsyncSession,
+    *,
+    workflow: str,
+    workflow_version: str,
+    inputs: dict[str, Any],
+    started_by: str,
+) -> Run:
+    """Insert a run in status ``running``.
+
+    Args:
+        session: the session; the caller commits.
+        workflow: workflow name.
+        workflow_version: its version.
+        inputs: the validated inputs.
+        started_by: who started it.
+
+    Returns:
+        The new run; its id is also the LangGraph thread id.
+    """
+    run = Run(
+        id=new_run_id(),
+        workflow=workflow,
+        workflow_version=workflow_version,
+        status="running",
+        inputs=inputs,
+        started_by=started_by,
+    )
+    session.add(run)
+    await session.flush()
+    return run
+
+
+async def get(session: AsyncSession, *, run_id: str) -> Run | None:
+    """Return one run, or None."""
+    return await session.get(Run, run_id, populate_existing=True)
+
+
+async def set_status(
+    session: AsyncSession,
+    *,
+    run_id: str,
+    status: str,
+    outcome: str | None = None,
+    detail: str | None = None,
+    only_if: Sequence[str] | None = None,
+) -> bool:
+    """Move a run to ``status``; with ``only_if``, only from one of those statuses.
+
+    Args:
+        session: the session; the caller commits.
+        run_id: the run.
+        status: the new status.
+        outcome: a short outcome code (``sent``, ``rejected``, ``in_doubt``...).
+        detail: a human line about the outcome.
+        only_if: statuses the change is allowed from.
+
+    Returns:
+        True when the row changed.
+    """
+    stmt = update(Run).where(Run.id == run_id)
+    if only_if is not None:
+        stmt = stmt.where(Run.status.in_(list(only_if)))
+    values: dict[str, Any] = {"status": status, "updated_at": utcnow()}
+    if outcome is not None:
+        values["outcome"] = outcome
+    if detail is not None:
+        values["detail"] = detail
+    result = await session.execute(
+        stmt.values(**values).execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def recent(
+    session: AsyncSession, *, limit: int = 20, status: str | None = None
+) -> Sequence[Run]:
+    """Return the newest runs first, optionally only those in one status."""
+    stmt = select(Run).order_by(Run.created_at.desc(), Run.id).limit(limit)
+    if status is not None:
+        stmt = stmt.where(Run.status == status)
+    return (await session.scalars(stmt)).all()
+
+
+async def active(session: AsyncSession) -> Sequence[Run]:
+    """Return runs that are running or waiting (checked at start-up for recovery)."""
+    return (await session.scalars(select(Run).where(Run.status.in_(ACTIVE)))).all()
