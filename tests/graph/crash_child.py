@@ -1,0 +1,88 @@
+"""A Deskhand process for the crash tests, driven by command-line arguments.
+
+    python -m tests.graph.crash_child HOME DATABASE_URL SMTP_URL start
+    python -m tests.graph.crash_child HOME DATABASE_URL SMTP_URL approve ID [--die-after-decision | --die-after-send]
+    python -m tests.graph.crash_child HOME DATABASE_URL SMTP_URL recover
+
+It prints one JSON line with what it did. ``--die-*`` kill the process with SIGKILL at an
+exact point, using only public seams: a SQLAlchemy session event right after the decision
+commits, or an email transport that dies after the SMTP server accepted the message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.message
+import json
+import os
+import signal
+import sys
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from adapters.email import SmtpConfig, SmtpTransport
+from bot.core.messages import ButtonAction, Inbound
+from bot.runtime import open_runtime
+from bot.settings import Settings
+from memory.models import Effect, Event
+from tests.fixtures.runtime import ONBOARD, OPERATOR, card_of
+
+
+def die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+class DieAfterSend(SmtpTransport):
+    """The real SMTP transport, then death before the ledger hears how it went."""
+
+    async def deliver(self, msg: email.message.EmailMessage) -> str:
+        await super().deliver(msg)
+        die()
+        raise AssertionError("unreachable")
+
+
+def die_after_decision_commit() -> None:
+    def flushed(session: Session, _context: object) -> None:
+        if any(isinstance(o, Event) and o.kind == "approval.decided" for o in session.new):
+            session.info["decision"] = True
+
+    def after(session: Session) -> None:
+        if session.info.pop("decision", False):
+            die()
+
+    event.listen(Session, "after_flush", flushed)
+    event.listen(Session, "after_commit", after)
+
+
+async def main(argv: list[str]) -> dict[str, Any]:
+    home, url, smtp_url, command, *rest = argv
+    settings = Settings(_env_file=None, DESKHAND_HOME=home, DATABASE_URL=url,  # type: ignore[call-arg]
+                        DESKHAND_SMTP_URL=smtp_url)
+    transport = None
+    if "--die-after-send" in rest:
+        transport = DieAfterSend(SmtpConfig.from_url(smtp_url))
+    if "--die-after-decision" in rest:
+        die_after_decision_commit()
+    async with open_runtime(settings, transport=transport) as rt:
+        if command == "start":
+            card = card_of(await rt.core.handle(Inbound(OPERATOR, text=ONBOARD))).approval
+            return {"approval": card.id, "run": card.run_id}
+        if command == "approve":
+            response = await rt.core.handle(
+                Inbound(OPERATOR, action=ButtonAction("approve", rest[0])))
+            return {"refused": response.refused}
+        async with rt.sessions() as s:
+            effects = [(e.status, e.key) for e in await s.scalars(select(Effect))]
+        runs = await rt.manager.list_runs()
+        pending = await rt.manager.pending()
+        return {
+            "runs": [{"id": r.id, "status": r.status, "outcome": r.outcome} for r in runs],
+            "pending": [a.id for a in pending],
+            "effects": effects,
+        }
+
+
+if __name__ == "__main__":
+    sys.stdout.write(json.dumps(asyncio.run(main(sys.argv[1:]))) + "\n")
