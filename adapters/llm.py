@@ -58,16 +58,16 @@ class OpenAIDrafter:
 
     async def draft_email(self, *, purpose: str, facts: Mapping[str, str]) -> EmailDraft:
         """Ask the model for a draft; use the template when it fails."""
-        prompt = (
-            f"Purpose: {purpose} email.\nSender: {self._sender_name}\n"
-            + "\n".join(f"{k}: {v}" for k, v in facts.items())
+        prompt = f"Purpose: {purpose} email.\nSender: {self._sender_name}\n" + "\n".join(
+            f"{k}: {v}" for k, v in facts.items()
         )
         try:
             answer = await self._model.ainvoke([("system", _SYSTEM), ("human", prompt)])
             return _parse(str(answer.content))
         except Exception:
-            log.warning("LLM draft failed; using the template", exc_info=True,
-                        extra={"purpose": purpose})
+            log.warning(
+                "LLM draft failed; using the template", exc_info=True, extra={"purpose": purpose}
+            )
             return await self._fallback.draft_email(purpose=purpose, facts=facts)
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import getpass
 import logging
 
+from bot.core.messages import User
 from bot.runtime import Runtime
 from bot.terminal.chat import TerminalChat, read_stdin, write_stdout
-from bot.core.messages import User
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +27,10 @@ async def serve(runtime: Runtime, *, terminal: bool | None = None) -> None:
     """Run the channels until stopped; the terminal when asked or when no token is set."""
     remote = configured(runtime)
     if remote and not terminal:
-        log.warning("chat front-ends configured but not available in this build",
-                    extra={"channels": ",".join(remote)})
+        log.warning(
+            "chat front-ends configured but not available in this build",
+            extra={"channels": ",".join(remote)},
+        )
     user = User("terminal", getpass.getuser(), getpass.getuser())
     chat = TerminalChat(core=runtime.core, user=user, read_line=read_stdin, write=write_stdout)
     await chat.run()

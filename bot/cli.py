@@ -11,6 +11,7 @@ import asyncio
 import getpass
 import json
 import logging
+import secrets
 import shlex
 import sys
 from collections.abc import Sequence
@@ -57,14 +58,23 @@ def build_parser() -> argparse.ArgumentParser:
         if name in JSON_COMMANDS:
             p.add_argument("--json", action="store_true", help="print JSON for scripts")
 
-    add("start", "start a workflow", ("workflow", "workflow name", None),
-        ("fields", "key=value inputs", "*"))
+    add(
+        "start",
+        "start a workflow",
+        ("workflow", "workflow name", None),
+        ("fields", "key=value inputs", "*"),
+    )
     add("pending", "list approvals waiting for a decision")
     add("approve", "approve a request", ("id", "approval id", None))
-    add("reject", "reject a request", ("id", "approval id", None),
-        ("reason", "why (optional)", "*"))
-    add("edit", "edit a draft (you then approve the edited one)", ("id", "approval id", None),
-        ("fields", "field=value changes", "+"))
+    add(
+        "reject", "reject a request", ("id", "approval id", None), ("reason", "why (optional)", "*")
+    )
+    add(
+        "edit",
+        "edit a draft (you then approve the edited one)",
+        ("id", "approval id", None),
+        ("fields", "field=value changes", "+"),
+    )
     add("runs", "list recent runs")
     add("show", "show one run with its audit trail", ("run", "run id", None))
     add("cancel", "cancel a run", ("run", "run id", None), ("reason", "why (optional)", "*"))
@@ -95,6 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"{exc}\n")
         return EXIT_CONFIG
     interactive = args.command in {"run", "chat"}
+    settings.home.mkdir(parents=True, exist_ok=True)
     logs.configure(
         level=settings.log_level,
         secrets=settings.secrets(),
@@ -107,6 +118,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         sys.stderr.write(f"{exc}\n")
         return EXIT_CONFIG
+    except Exception:
+        ref = secrets.token_hex(4)
+        log.exception("deskhand %s failed", args.command, extra={"ref": ref})
+        where = settings.home / "deskhand.log" if interactive else "the log above"
+        sys.stderr.write(f"deskhand {args.command} failed (ref {ref}); details in {where}.\n")
+        return EXIT_INTERNAL
 
 
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:

@@ -16,7 +16,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.drafting import Drafter, TemplateDrafter
-from adapters.email import EmailSender, OutboxTransport, SmtpConfig, SmtpTransport, Transport
+from adapters.email import EmailSender, Transport
+from adapters.outbox import OutboxTransport
+from adapters.smtp import SmtpConfig, SmtpTransport
 from bot.core.commands import Core
 from bot.core.operators import Operators
 from bot.settings import Settings

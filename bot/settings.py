@@ -12,7 +12,14 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PLACEHOLDERS = frozenset({"changeme", "change-me", "xxx", "secret", "token", "your-token", "todo"})
@@ -120,8 +127,13 @@ class Settings(BaseSettings):
     def _no_placeholders_in_production(self) -> Settings:
         if self.env != "production":
             return self
-        for name in ("telegram_bot_token", "slack_bot_token", "slack_app_token",
-                     "slack_signing_secret", "openai_api_key"):
+        for name in (
+            "telegram_bot_token",
+            "slack_bot_token",
+            "slack_app_token",
+            "slack_signing_secret",
+            "openai_api_key",
+        ):
             secret = getattr(self, name)
             if secret is not None and secret.get_secret_value().strip().lower() in PLACEHOLDERS:
                 raise ValueError(f"{name.upper()} is a placeholder; set the real value")
@@ -139,8 +151,13 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Every secret value, for the log redaction filter."""
-        values = [self.telegram_bot_token, self.slack_bot_token, self.slack_app_token,
-                  self.slack_signing_secret, self.openai_api_key]
+        values = [
+            self.telegram_bot_token,
+            self.slack_bot_token,
+            self.slack_app_token,
+            self.slack_signing_secret,
+            self.openai_api_key,
+        ]
         found = [v.get_secret_value() for v in values if v is not None]
         if self.smtp_url is not None:
             password = urlsplit(self.smtp_url.get_secret_value()).password
@@ -170,14 +187,14 @@ def normalize_database_url(url: str) -> str:
     raise ValueError(f"scheme {scheme!r} is not supported; use sqlite:/// or postgresql://")
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings() -> Settings:
     """Read settings from the environment and ``.env``; raise SettingsError if wrong.
 
     Raises:
         SettingsError: one line per problem, naming the variable to fix.
     """
     try:
-        return Settings(_env_file=".env", **overrides)  # type: ignore[call-arg]
+        return Settings(_env_file=".env")  # type: ignore[call-arg]
     except ValidationError as exc:
         lines = []
         for err in exc.errors():

@@ -10,11 +10,6 @@ from sqlalchemy.engine import make_url
 
 from memory.db import SQLITE_BUSY_TIMEOUT_S
 
-# Tables LangGraph's savers create and migrate themselves; Alembic must leave them alone.
-LANGGRAPH_TABLES = frozenset(
-    {"checkpoints", "checkpoint_blobs", "checkpoint_writes", "checkpoint_migrations", "writes"}
-)
-
 
 def libpq_url(url: str) -> str:
     """Turn a SQLAlchemy PostgreSQL URL into a libpq connection string for psycopg."""

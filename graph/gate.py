@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import interrupt
 
 from graph.deps import WorkflowDeps
+from graph.state import EmailWorkflowState
 from memory import approvals, events
 from memory.models import utcnow
 
@@ -41,18 +42,23 @@ class GateConfig:
     expires_after: timedelta | None = None
 
 
-Node = Callable[[dict[str, Any], RunnableConfig], Awaitable[dict[str, Any]]]
+class Node(Protocol):
+    """A graph node: LangGraph passes the config by keyword name, so the names matter."""
+
+    def __call__(
+        self, state: EmailWorkflowState, config: RunnableConfig
+    ) -> Awaitable[dict[str, Any]]: ...
 
 
 def approval_gate(
     *,
     deps: WorkflowDeps,
     gate: GateConfig,
-    describe: Callable[[dict[str, Any]], GateRequest],
+    describe: Callable[[EmailWorkflowState], GateRequest],
 ) -> Node:
     """Build a gate node that asks ``describe(state)`` and returns ``{"decision": ...}``."""
 
-    async def node(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
+    async def node(state: EmailWorkflowState, config: RunnableConfig) -> dict[str, Any]:
         """Ask the operator (once per round) and wait for the decision."""
         run_id = config["configurable"]["thread_id"]
         gate_key = f"{gate.step}:{state.get('revision', 0)}"

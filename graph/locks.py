@@ -30,6 +30,19 @@ def _slot(run_id: str) -> int:
     return int.from_bytes(hashlib.sha256(run_id.encode()).digest()[:8], "big") % _LOCK_SLOTS
 
 
+async def _lock_range(fd: int, slot: int) -> None:
+    # Non-blocking attempts keep the event loop and the thread pool free while another
+    # process (say, `deskhand approve` in a shell) holds the same run.
+    delay = 0.001
+    while True:
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, slot, os.SEEK_SET)
+            return
+        except OSError:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+
 class RunLocks:
     """Serialises work on one run across coroutines, processes and replicas."""
 
@@ -58,7 +71,7 @@ class RunLocks:
                     yield
             elif self._lock_file is not None:
                 fd, slot = self._file(), _slot(run_id)
-                await asyncio.to_thread(fcntl.lockf, fd, fcntl.LOCK_EX, 1, slot, os.SEEK_SET)
+                await _lock_range(fd, slot)
                 try:
                     yield
                 finally:

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 
@@ -247,6 +248,14 @@ class RunManager:
             elif snapshot.next:
                 # The resume started before a crash and got past the gate: carry on.
                 report = await self._advance(run, None)
+            elif not snapshot.values:
+                log.error("run has no checkpoint", extra={"run_id": run.id})
+                report = await self._finish(
+                    run,
+                    status="failed",
+                    outcome="lost",
+                    detail="Its saved state is missing; start the workflow again.",
+                )
             else:
                 report = await self._settle(run, snapshot.values)
             async with self._sessions.begin() as session:
@@ -435,7 +444,7 @@ class RunManager:
         return RunReport(run=fresh)
 
 
-def _config(run_id: str) -> dict[str, Any]:
+def _config(run_id: str) -> RunnableConfig:
     return {"configurable": {"thread_id": run_id}}
 
 

@@ -12,6 +12,20 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+# Tables LangGraph's savers (and APScheduler's job store) create and migrate themselves;
+# Alembic's autogenerate must neither create nor drop them.
+LANGGRAPH_TABLES = frozenset(
+    {"checkpoints", "checkpoint_blobs", "checkpoint_writes", "checkpoint_migrations", "writes"}
+)
+
+
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    """Alembic hook: leave LangGraph's and APScheduler's tables out of autogenerate."""
+    table = obj.table.name if type_ in {"index", "column", "unique_constraint"} else name
+    return table not in LANGGRAPH_TABLES and not (table or "").startswith("apscheduler")
+
 
 def alembic_config(connection: Connection | None = None) -> Config:
     """Build the Alembic config in code: no alembic.ini needed after ``pip install``."""

@@ -6,23 +6,10 @@ LangGraph itself, so autogenerate must ignore them.
 
 from __future__ import annotations
 
-from typing import Any
-
 from alembic import context
 
+from memory.migrate import include_object
 from memory.models import Base
-
-LANGGRAPH_TABLES = frozenset(
-    {"checkpoints", "checkpoint_blobs", "checkpoint_writes", "checkpoint_migrations", "writes"}
-)
-
-
-def include_object(
-    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
-) -> bool:
-    """Leave LangGraph's tables (and their indexes) out of autogenerate."""
-    table = obj.table.name if type_ in {"index", "column", "unique_constraint"} else name
-    return table not in LANGGRAPH_TABLES and not (name or "").startswith("apscheduler")
 
 
 def run_migrations_online() -> None:

@@ -91,16 +91,22 @@ class Core:
                 return Response(await self._decide(inbound, inbound.action))
             return Response(await self._text(inbound))
         except AlreadyDecided as exc:
-            return Response((Text(str(exc), "warn"), ApprovalCard(ApprovalView.of(exc.approval))),
-                            refused=True)
+            return Response(
+                (Text(str(exc), "warn"), ApprovalCard(ApprovalView.of(exc.approval))), refused=True
+            )
         except DeskhandError as exc:
             return Response((Text(str(exc), "warn"),), refused=True)
         except Exception:
             ref = secrets.token_hex(4)
             log.exception("command failed", extra={"ref": ref, "actor": inbound.user.actor})
             return Response(
-                (Text(f"Something went wrong on my side (ref {ref}). Nothing you sent was "
-                      "lost; the details are in the log.", "error"),),
+                (
+                    Text(
+                        f"Something went wrong on my side (ref {ref}). Nothing you sent was "
+                        "lost; the details are in the log.",
+                        "error",
+                    ),
+                ),
                 refused=True,
                 error_ref=ref,
             )
@@ -117,9 +123,13 @@ class Core:
         await self._manager.refused(actor=user.actor, approval=approval, why="not an operator")
         verb = inbound.action.verb if inbound.action else "use"
         return Response(
-            (Text(f"Sorry, you are not allowed to {verb} this. Your id is {user.id}; an "
-                  f"operator can add it to {self._operators.setting_for(user.channel)}.",
-                  "warn"),),
+            (
+                Text(
+                    f"Sorry, you are not allowed to {verb} this. Your id is {user.id}; an "
+                    f"operator can add it to {self._operators.setting_for(user.channel)}.",
+                    "warn",
+                ),
+            ),
             refused=True,
         )
 
@@ -150,8 +160,7 @@ class Core:
 
     async def _help(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
         workflows = tuple(
-            (spec.name, spec.usage(), spec.description)
-            for spec in self._manager.workflows.values()
+            (spec.name, spec.usage(), spec.description) for spec in self._manager.workflows.values()
         )
         return (Help(commands=COMMANDS, workflows=workflows),)
 
@@ -159,15 +168,18 @@ class Core:
         tokens = words(rest)
         if not tokens:
             names = ", ".join(self._manager.workflows)
-            raise InvalidInput(f"Say which workflow to run: /run <workflow> key=value ... "
-                               f"(available: {names}).")
+            raise InvalidInput(
+                f"Say which workflow to run: /run <workflow> key=value ... (available: {names})."
+            )
         spec = lookup(dict(self._manager.workflows), tokens[0])
         if spec is None:
             names = ", ".join(self._manager.workflows)
-            raise NotFound(f"There is no workflow called \u201c{tokens[0][:40]}\u201d. "
-                           f"Available: {names}.")
-        report = await self._manager.start(spec.name, key_values(tokens[1:]),
-                                           actor=inbound.user.actor)
+            raise NotFound(
+                f"There is no workflow called \u201c{tokens[0][:40]}\u201d. Available: {names}."
+            )
+        report = await self._manager.start(
+            spec.name, key_values(tokens[1:]), actor=inbound.user.actor
+        )
         return (RunStarted(RunView.of(report.run)), *_waiting(report))
 
     async def _pending(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
@@ -191,8 +203,9 @@ class Core:
     async def _edit(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
         tokens = words(rest)
         if not tokens:
-            raise InvalidInput('Usage: /edit <id> field=value ..., e.g. /edit K7M2Q '
-                               'subject="Welcome, Ana".')
+            raise InvalidInput(
+                'Usage: /edit <id> field=value ..., e.g. /edit K7M2Q subject="Welcome, Ana".'
+            )
         return await self._decide(
             inbound, ButtonAction("edit", tokens[0], changes=key_values(tokens[1:]))
         )
@@ -200,8 +213,10 @@ class Core:
     async def _decide(self, inbound: Inbound, action: ButtonAction) -> tuple[Reply, ...]:
         approval_id = normalize_approval_id(action.approval_id)
         if approval_id is None:
-            raise NotFound(f"\u201c{action.approval_id[:20]}\u201d is not an approval id. "
-                           "/pending lists open ones.")
+            raise NotFound(
+                f"\u201c{action.approval_id[:20]}\u201d is not an approval id. "
+                "/pending lists open ones."
+            )
         if action.reason is not None and len(action.reason) > 1000:
             raise InvalidInput("Keep the reason under 1,000 characters.")
         outcome = await self._manager.decide(
@@ -222,18 +237,21 @@ class Core:
     async def _show(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
         run_id = self._run_id(rest, usage="/show <run>")
         detail = await self._manager.detail(run_id)
-        return (RunDetails(
-            run=RunView.of(detail.run),
-            approvals=tuple(ApprovalView.of(a) for a in detail.approvals),
-            events=tuple(EventView.of(e) for e in detail.events),
-            sent=tuple(RunDetails.sent_line(m) for m in detail.messages),
-        ),)
+        return (
+            RunDetails(
+                run=RunView.of(detail.run),
+                approvals=tuple(ApprovalView.of(a) for a in detail.approvals),
+                events=tuple(EventView.of(e) for e in detail.events),
+                sent=tuple(RunDetails.sent_line(m) for m in detail.messages),
+            ),
+        )
 
     async def _cancel(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
         head, _, reason = rest.strip().partition(" ")
         run_id = self._run_id(head, usage="/cancel <run> [reason]")
-        run = await self._manager.cancel(run_id, actor=inbound.user.actor,
-                                         reason=reason.strip() or None)
+        run = await self._manager.cancel(
+            run_id, actor=inbound.user.actor, reason=reason.strip() or None
+        )
         return (Text(f"Run {run.id} cancelled; its open approvals are closed.", "ok"),)
 
     def _run_id(self, rest: str, *, usage: str) -> str:

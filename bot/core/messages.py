@@ -95,12 +95,19 @@ class ApprovalView:
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form (``--json``)."""
         return {
-            "id": self.id, "run_id": self.run_id, "workflow": self.workflow,
-            "title": self.title, "summary": self.summary, "preview": self.preview,
-            "risk": self.risk, "actions": list(self.actions), "status": self.status,
+            "id": self.id,
+            "run_id": self.run_id,
+            "workflow": self.workflow,
+            "title": self.title,
+            "summary": self.summary,
+            "preview": self.preview,
+            "risk": self.risk,
+            "actions": list(self.actions),
+            "status": self.status,
             "requested_at": self.requested_at.isoformat(),
             "expires_at": self.expires_at.isoformat() if self.expires_at else None,
-            "decided": self.decided_text, "reason": self.reason,
+            "decided": self.decided_text,
+            "reason": self.reason,
         }
 
 
@@ -120,15 +127,28 @@ class RunView:
     @classmethod
     def of(cls, row: Run) -> RunView:
         """Build the view from a run row."""
-        return cls(row.id, row.workflow, row.status, row.outcome, row.detail,
-                   row.started_by, row.created_at, row.updated_at)
+        return cls(
+            row.id,
+            row.workflow,
+            row.status,
+            row.outcome,
+            row.detail,
+            row.started_by,
+            row.created_at,
+            row.updated_at,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form (``--json``)."""
         return {
-            "id": self.id, "workflow": self.workflow, "status": self.status,
-            "outcome": self.outcome, "detail": self.detail, "started_by": self.started_by,
-            "created_at": self.created_at.isoformat(), "updated_at": self.updated_at.isoformat(),
+            "id": self.id,
+            "workflow": self.workflow,
+            "status": self.status,
+            "outcome": self.outcome,
+            "detail": self.detail,
+            "started_by": self.started_by,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
         }
 
 
@@ -217,7 +237,9 @@ class Help:
     workflows: tuple[tuple[str, str, str], ...]
 
 
-Reply = Text | ApprovalCard | DecisionNotice | RunStarted | ApprovalList | RunList | RunDetails | Help
+Reply = (
+    Text | ApprovalCard | DecisionNotice | RunStarted | ApprovalList | RunList | RunDetails | Help
+)
 
 
 @dataclass(frozen=True)

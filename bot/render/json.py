@@ -37,8 +37,10 @@ def to_data(reply: Reply) -> Any:
             return {
                 **run.as_dict(),
                 "approvals": [a.as_dict() for a in approvals],
-                "events": [{"at": e.at.isoformat(), "actor": e.actor, "kind": e.kind,
-                            "summary": e.summary} for e in events],
+                "events": [
+                    {"at": e.at.isoformat(), "actor": e.actor, "kind": e.kind, "summary": e.summary}
+                    for e in events
+                ],
                 "sent": list(sent),
             }
         case Help(commands=commands, workflows=workflows):

@@ -48,8 +48,12 @@ def age(since: datetime, now: datetime) -> str:
 def preview_lines(preview: dict[str, object]) -> list[str]:
     """The effect as it will happen; for email, headers then the body."""
     if preview.get("kind") == "email":
-        return [f"To: {preview.get('to', '')}", f"Subject: {preview.get('subject', '')}", "",
-                str(preview.get("body", ""))]
+        return [
+            f"To: {preview.get('to', '')}",
+            f"Subject: {preview.get('subject', '')}",
+            "",
+            str(preview.get("body", "")),
+        ]
     return [f"{k}: {v}" for k, v in preview.items() if k != "kind"]
 
 
@@ -67,7 +71,9 @@ def _(reply: Text, now: datetime) -> str:
 def _(reply: ApprovalCard, now: datetime) -> str:
     view = reply.approval
     head = f"[{view.id}] {view.title}  (risk: {view.risk}, run {view.run_id})"
-    body = "\n".join("  \u2502 " + line for line in "\n".join(preview_lines(view.preview)).split("\n"))
+    body = "\n".join(
+        "  \u2502 " + line for line in "\n".join(preview_lines(view.preview)).split("\n")
+    )
     lines = [head, f"  {view.summary}", body]
     if view.decided_text:
         lines.append(f"  \u2192 {view.decided_text[0].upper()}{view.decided_text[1:]}")
@@ -108,8 +114,10 @@ def _(reply: ApprovalList, now: datetime) -> str:
         return "Nothing is waiting for you."
     lines = [f"{len(reply.items)} waiting (oldest first):"]
     for view in reply.items:
-        lines.append(f"  {view.id}  {view.risk:<6} {age(view.requested_at, now):>4}  "
-                     f"{view.title} \u2014 {view.summary}")
+        lines.append(
+            f"  {view.id}  {view.risk:<6} {age(view.requested_at, now):>4}  "
+            f"{view.title} \u2014 {view.summary}"
+        )
     lines.append("Approve with /approve <id>, reject with /reject <id> [reason].")
     return "\n".join(lines)
 
@@ -120,17 +128,21 @@ def _(reply: RunList, now: datetime) -> str:
         return "No runs yet. Start one with /run onboarding name=... email=..."
     lines = ["Recent runs (newest first):"]
     for run in reply.items:
-        lines.append(f"  {run.id}  {run.workflow:<11} {run.status:<9} "
-                     f"{age(run.created_at, now):>4} ago  {run.detail or ''}".rstrip())
+        lines.append(
+            f"  {run.id}  {run.workflow:<11} {run.status:<9} "
+            f"{age(run.created_at, now):>4} ago  {run.detail or ''}".rstrip()
+        )
     return "\n".join(lines)
 
 
 @_render.register
 def _(reply: RunDetails, now: datetime) -> str:
     run = reply.run
-    lines = [f"Run {run.id} \u2014 {run.workflow}, {run.status}"
-             + (f" ({run.detail})" if run.detail else ""),
-             f"  started by {run.started_by} {age(run.created_at, now)} ago"]
+    lines = [
+        f"Run {run.id} \u2014 {run.workflow}, {run.status}"
+        + (f" ({run.detail})" if run.detail else ""),
+        f"  started by {run.started_by} {age(run.created_at, now)} ago",
+    ]
     for view in reply.approvals:
         state = view.decided_text or "pending"
         lines.append(f"  approval {view.id}: {view.title} \u2014 {state}")

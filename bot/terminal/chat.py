@@ -18,8 +18,8 @@ Write = Callable[[str], None]
 
 BANNER = (
     "Deskhand terminal \u2014 type /help for commands, /quit to leave.\n"
-    "Try: /run onboarding name=\"Ana Lima\" email=ana@example.com company=Acme "
-    "need=\"a new website\""
+    'Try: /run onboarding name="Ana Lima" email=ana@example.com company=Acme '
+    'need="a new website"'
 )
 
 
@@ -91,13 +91,18 @@ class TerminalChat:
             return Inbound(self._user, action=ButtonAction("approve", approval_id))
         if verb == "reject":
             reason = await self._read("Reason (optional, Enter to skip): ")
-            return Inbound(self._user, action=ButtonAction(
-                "reject", approval_id, reason=(reason or "").strip() or None))
+            return Inbound(
+                self._user,
+                action=ButtonAction("reject", approval_id, reason=(reason or "").strip() or None),
+            )
         return await self._edit(approval_id)
 
     async def _edit(self, approval_id: str) -> Inbound | None:
-        fields = [k for k in ("to", "subject", "body") if k in (self._focus.preview if self._focus
-                                                                  else {})]
+        fields = [
+            k
+            for k in ("to", "subject", "body")
+            if k in (self._focus.preview if self._focus else {})
+        ]
         name = ((await self._read(f"Change which field? ({', '.join(fields)}): ")) or "").strip()
         if name not in fields:
             self._write(f"Nothing changed: choose one of {', '.join(fields)}.")

@@ -11,6 +11,7 @@ from adapters.email import EmailMessage
 from adapters.errors import EffectFailed, EffectInDoubt
 from graph.deps import WorkflowDeps
 from graph.gate import GateRequest, Node
+from graph.state import EmailWorkflowState
 from memory import events, records
 
 
@@ -20,11 +21,11 @@ def draft_email(
     workflow: str,
     version: str,
     purpose: str,
-    recipient: Callable[[dict[str, Any]], str],
+    recipient: Callable[[EmailWorkflowState], str],
 ) -> Node:
     """Build a node that drafts the email for ``purpose`` from the run's inputs."""
 
-    async def draft(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
+    async def draft(state: EmailWorkflowState, config: RunnableConfig) -> dict[str, Any]:
         """Draft the email (template or LLM) and log that a draft exists."""
         run_id = config["configurable"]["thread_id"]
         text = await deps.drafter.draft_email(purpose=purpose, facts=state["inputs"])
@@ -47,10 +48,10 @@ def draft_email(
     return draft
 
 
-def describe_email(title: str) -> Callable[[dict[str, Any]], GateRequest]:
+def describe_email(title: str) -> Callable[[EmailWorkflowState], GateRequest]:
     """Return the gate's describe function for an email about to leave the building."""
 
-    def describe(state: dict[str, Any]) -> GateRequest:
+    def describe(state: EmailWorkflowState) -> GateRequest:
         draft = state["draft"]
         return GateRequest(
             title=title,
@@ -61,7 +62,7 @@ def describe_email(title: str) -> Callable[[dict[str, Any]], GateRequest]:
     return describe
 
 
-def after_gate(state: dict[str, Any]) -> Literal["send", "revise", "rejected"]:
+def after_gate(state: EmailWorkflowState) -> Literal["send", "revise", "rejected"]:
     """Route on the operator's decision."""
     action = state["decision"]["action"]
     if action == "approve":
@@ -71,7 +72,7 @@ def after_gate(state: dict[str, Any]) -> Literal["send", "revise", "rejected"]:
     return "rejected"
 
 
-async def revise(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
+async def revise(state: EmailWorkflowState, config: RunnableConfig) -> dict[str, Any]:
     """Apply the operator's edits to the draft; the gate then asks again."""
     changes = state["decision"].get("changes", {})
     return {"draft": {**state["draft"], **changes}, "revision": state.get("revision", 0) + 1}
@@ -80,7 +81,7 @@ async def revise(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any
 def rejected(*, deps: WorkflowDeps, workflow: str, version: str) -> Node:
     """Build the node that ends a run whose email was rejected."""
 
-    async def reject(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
+    async def reject(state: EmailWorkflowState, config: RunnableConfig) -> dict[str, Any]:
         """Record the rejection and its reason; nothing is sent."""
         decision = state["decision"]
         reason = decision.get("reason") or "no reason given"
@@ -92,7 +93,7 @@ def rejected(*, deps: WorkflowDeps, workflow: str, version: str) -> Node:
 def send_email(*, deps: WorkflowDeps, workflow: str, version: str, step: str) -> Node:
     """Build the node that sends the approved draft exactly once and records it."""
 
-    async def send(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
+    async def send(state: EmailWorkflowState, config: RunnableConfig) -> dict[str, Any]:
         """Send through the effects ledger; an uncertain earlier attempt is not repeated."""
         run_id = config["configurable"]["thread_id"]
         draft = state["draft"]

@@ -22,7 +22,7 @@ VERSION = "1"
 
 
 def _upsert_contact(deps: WorkflowDeps) -> Any:
-    async def upsert_contact(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
+    async def upsert_contact(state: EmailWorkflowState, config: RunnableConfig) -> dict[str, Any]:
         """Create or update the client's contact record, citing this run as the source."""
         run_id = config["configurable"]["thread_id"]
         inputs = state["inputs"]

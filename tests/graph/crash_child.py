@@ -1,7 +1,7 @@
 """A Deskhand process for the crash tests, driven by command-line arguments.
 
     python -m tests.graph.crash_child HOME DATABASE_URL SMTP_URL start
-    python -m tests.graph.crash_child HOME DATABASE_URL SMTP_URL approve ID [--die-after-decision | --die-after-send]
+    python -m tests.graph.crash_child HOME URL SMTP_URL approve ID [--die-after-decision|--die-after-send]
     python -m tests.graph.crash_child HOME DATABASE_URL SMTP_URL recover
 
 It prints one JSON line with what it did. ``--die-*`` kill the process with SIGKILL at an
@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from adapters.email import SmtpConfig, SmtpTransport
+from adapters.smtp import SmtpConfig, SmtpTransport
 from bot.core.messages import ButtonAction, Inbound
 from bot.runtime import open_runtime
 from bot.settings import Settings
@@ -58,8 +58,12 @@ def die_after_decision_commit() -> None:
 
 async def main(argv: list[str]) -> dict[str, Any]:
     home, url, smtp_url, command, *rest = argv
-    settings = Settings(_env_file=None, DESKHAND_HOME=home, DATABASE_URL=url,  # type: ignore[call-arg]
-                        DESKHAND_SMTP_URL=smtp_url)
+    settings = Settings(
+        _env_file=None,
+        DESKHAND_HOME=home,
+        DATABASE_URL=url,  # type: ignore[call-arg]
+        DESKHAND_SMTP_URL=smtp_url,
+    )
     transport = None
     if "--die-after-send" in rest:
         transport = DieAfterSend(SmtpConfig.from_url(smtp_url))
@@ -71,7 +75,8 @@ async def main(argv: list[str]) -> dict[str, Any]:
             return {"approval": card.id, "run": card.run_id}
         if command == "approve":
             response = await rt.core.handle(
-                Inbound(OPERATOR, action=ButtonAction("approve", rest[0])))
+                Inbound(OPERATOR, action=ButtonAction("approve", rest[0]))
+            )
             return {"refused": response.refused}
         async with rt.sessions() as s:
             effects = [(e.status, e.key) for e in await s.scalars(select(Effect))]

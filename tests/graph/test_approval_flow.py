@@ -43,14 +43,22 @@ async def test_approve_sends_exactly_one_email(runtime: Runtime, smtp_sink: Smtp
         effect = await s.scalar(select(Effect).where(Effect.run_id == run.id))
         assert effect is not None and effect.status == "succeeded"
         assert sent["Message-ID"] == effect.result["message_id"]
-        kinds = list(await s.scalars(select(Event.kind).where(Event.run_id == run.id)
-                                     .order_by(Event.id)))
-    assert kinds[:5] == ["run.started", "contact.created", "draft.created",
-                         "approval.requested", "approval.decided"]
+        kinds = list(
+            await s.scalars(select(Event.kind).where(Event.run_id == run.id).order_by(Event.id))
+        )
+    assert kinds[:5] == [
+        "run.started",
+        "contact.created",
+        "draft.created",
+        "approval.requested",
+        "approval.decided",
+    ]
     assert "effect.succeeded" in kinds and kinds[-1] == "run.completed"
 
 
-async def test_reject_sends_nothing_and_records_reason(runtime: Runtime, smtp_sink: SmtpSink) -> None:
+async def test_reject_sends_nothing_and_records_reason(
+    runtime: Runtime, smtp_sink: SmtpSink
+) -> None:
     card = card_of(await say(runtime, ONBOARD)).approval
     decided = await say(runtime, f"/reject {card.id} budget is on hold")
     notice = decided.replies[0]
@@ -63,9 +71,14 @@ async def test_reject_sends_nothing_and_records_reason(runtime: Runtime, smtp_si
         assert await s.scalar(select(func.count()).select_from(Effect)) == 0
 
 
-async def test_edit_then_approve_sends_the_edited_email(runtime: Runtime, smtp_sink: SmtpSink) -> None:
+async def test_edit_then_approve_sends_the_edited_email(
+    runtime: Runtime, smtp_sink: SmtpSink
+) -> None:
     first = card_of(await say(runtime, ONBOARD)).approval
-    edited = await say(runtime, f'/edit {first.id} subject="Welcome, Bo" body="Hi Bo,\\n\\nShort and sweet.\\n\\nAna"')
+    edited = await say(
+        runtime,
+        f'/edit {first.id} subject="Welcome, Bo" body="Hi Bo,\\n\\nShort and sweet.\\n\\nAna"',
+    )
     assert not edited.refused
     second = card_of(edited).approval
     assert second.id != first.id and second.status == "pending"
@@ -87,9 +100,9 @@ async def test_fifty_concurrent_approvals_one_decision_one_email(
 ) -> None:
     card = card_of(await say(runtime, ONBOARD)).approval
     users = [User("terminal", f"op{i}", f"Op{i}") for i in range(50)]
-    responses = await asyncio.gather(*(
-        runtime.core.handle(Inbound(u, action=ButtonAction("approve", card.id))) for u in users
-    ))
+    responses = await asyncio.gather(
+        *(runtime.core.handle(Inbound(u, action=ButtonAction("approve", card.id))) for u in users)
+    )
     winners = [r for r in responses if not r.refused]
     assert len(winners) == 1
     notice = winners[0].replies[0]

@@ -22,7 +22,10 @@ ROOT = Path(__file__).resolve().parents[2]
 def child(home: Path, url: str, smtp: SmtpSink, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "tests.graph.crash_child", str(home), url, smtp.url, *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=90,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=90,
     )
 
 
@@ -37,8 +40,11 @@ async def audit(url: str, run_id: str) -> list[str]:
     engine = create_engine(async_url(url))
     try:
         async with engine.connect() as conn:
-            kinds = (await conn.execute(
-                select(Event.kind).where(Event.run_id == run_id).order_by(Event.id))).scalars()
+            kinds = (
+                await conn.execute(
+                    select(Event.kind).where(Event.run_id == run_id).order_by(Event.id)
+                )
+            ).scalars()
             approval = (await conn.execute(select(Approval.applied_at))).scalars().all()
             return [*kinds, *(["applied"] if all(approval) else [])]
     finally:

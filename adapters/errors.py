@@ -1,0 +1,62 @@
+"""Errors raised by adapters that reach the outside world.
+
+The hierarchy::
+
+    AdapterError
+    ├── EffectInDoubt            - an effect may or may not have happened; a person must check
+    ├── EffectFailed             - an effect definitely did not happen and will not be retried
+    ├── TemporaryDeliveryError   - a transport did not deliver; trying again may work
+    ├── PermanentDeliveryError   - a transport did not deliver; trying again will not help
+    └── DeliveryOutcomeUnknown   - a transport lost contact mid-delivery; it may have arrived
+
+The three ``*Delivery*`` errors are what transports raise; the sender turns them into
+``EffectFailed`` or ``EffectInDoubt`` after updating the effects ledger, so workflow code
+only ever sees those two. Messages say what to do next and never contain credentials.
+"""
+
+from __future__ import annotations
+
+
+class AdapterError(Exception):
+    """Base class for every adapter error."""
+
+
+class EffectInDoubt(AdapterError):
+    """An effect may have happened; repeating it blindly could do it twice."""
+
+    def __init__(self, key: str, message_id: str | None = None, detail: str | None = None) -> None:
+        self.key = key
+        self.message_id = message_id
+        self.detail = detail
+        where = f" (Message-ID {message_id})" if message_id else ""
+        why = f": {detail}" if detail else ""
+        super().__init__(
+            f"effect {key!r} is in doubt{why}. Check whether it happened{where}, e.g. in "
+            "the recipient's inbox or the mail server's log, then resolve it with "
+            "memory.effects.resolve(outcome='succeeded' or 'failed'); it will not be "
+            "retried automatically."
+        )
+
+
+class EffectFailed(AdapterError):
+    """An effect definitely did not happen."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        self.key = key
+        self.reason = reason
+        super().__init__(
+            f"effect {key!r} failed and did not happen: {reason}. Fix the cause (address, "
+            "mail server settings) and send again with the same key; that is safe."
+        )
+
+
+class TemporaryDeliveryError(AdapterError):
+    """Not delivered, for a reason that may go away (server down, 4xx reply)."""
+
+
+class PermanentDeliveryError(AdapterError):
+    """Not delivered, and the same request would be refused again (5xx reply, bad config)."""
+
+
+class DeliveryOutcomeUnknown(AdapterError):
+    """Contact was lost after the message left; it may or may not have been delivered."""

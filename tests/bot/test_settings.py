@@ -1,0 +1,73 @@
+"""Settings: defaults, normalisation, and one readable message per problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.settings import Settings, SettingsError, load_settings
+
+
+def make(**values: object) -> Settings:
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def test_defaults_need_nothing(tmp_path: Path) -> None:
+    settings = make(DESKHAND_HOME=str(tmp_path))
+    assert settings.sqlalchemy_url == f"sqlite+aiosqlite:///{tmp_path / 'deskhand.db'}"
+    assert settings.timezone == "UTC" and not settings.llm_configured
+    assert settings.smtp_url is None
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("sqlite:////var/lib/deskhand.db", "sqlite+aiosqlite:////var/lib/deskhand.db"),
+        ("postgres://u:p@db/deskhand", "postgresql+psycopg://u:p@db/deskhand"),
+        ("postgresql://u:p@db:5433/deskhand", "postgresql+psycopg://u:p@db:5433/deskhand"),
+        ("postgresql+psycopg://u@db/d", "postgresql+psycopg://u@db/d"),
+    ],
+)
+def test_database_urls_are_normalised(given: str, expected: str) -> None:
+    assert make(DATABASE_URL=given).sqlalchemy_url == expected
+
+
+def test_lists_and_secrets(tmp_path: Path) -> None:
+    settings = make(
+        TELEGRAM_ALLOWED_USERS="12, 34;56",
+        SLACK_ALLOWED_USERS="U1,U2",
+        DESKHAND_SMTP_URL="smtp://ana:s3cret-pw@mail.example.com:587",
+        TELEGRAM_BOT_TOKEN="123:abcdef",
+    )
+    assert settings.telegram_allowed_users == [12, 34, 56]
+    assert settings.slack_allowed_users == ["U1", "U2"]
+    assert "s3cret-pw" in settings.secrets() and "123:abcdef" in settings.secrets()
+    assert "s3cret-pw" not in repr(settings) and "abcdef" not in repr(settings)
+
+
+def test_every_problem_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DESKHAND_TIMEZONE", "Mars/Base")
+    monkeypatch.setenv("DATABASE_URL", "mysql://x/y")
+    monkeypatch.setenv("DESKHAND_SMTP_URL", "http://mail")
+    monkeypatch.setenv("TELEGRAM_ALLOWED_USERS", "12,ana")
+    monkeypatch.setenv("OPENAI_BASE_URL", "localhost:11434")
+    with pytest.raises(SettingsError) as err:
+        load_settings()
+    text = str(err.value)
+    for name in (
+        "DESKHAND_TIMEZONE",
+        "DATABASE_URL",
+        "DESKHAND_SMTP_URL",
+        "TELEGRAM_ALLOWED_USERS",
+        "OPENAI_BASE_URL",
+    ):
+        assert name in text
+    assert "Europe/Berlin" in text and "smtp://" in text
+
+
+def test_placeholders_refused_in_production() -> None:
+    with pytest.raises(ValueError, match="TELEGRAM_BOT_TOKEN is a placeholder"):
+        make(DESKHAND_ENV="production", TELEGRAM_BOT_TOKEN="changeme")
+    assert make(TELEGRAM_BOT_TOKEN="changeme").telegram_bot_token is not None
