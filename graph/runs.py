@@ -24,12 +24,13 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 
 from graph.deps import WorkflowDeps
+from graph.doubt import settle_in_doubt
 from graph.errors import AlreadyDecided, InvalidInput, NotFound, RunNotActive
 from graph.locks import RunLocks
 from graph.spec import WorkflowSpec
-from memory import approvals, events, records, runs
+from memory import approvals, effects, events, records, runs
 from memory.approvals import Action
-from memory.models import Approval, Event, OutboundMessage, Run
+from memory.models import Approval, Effect, Event, OutboundMessage, Run
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ class RunManager:
         locks: RunLocks,
     ) -> None:
         self._sessions = deps.sessions
+        self._email = deps.email
         self._locks = locks
         self._specs = dict(workflows)
         self._graphs = {
@@ -305,6 +307,30 @@ class RunManager:
             refreshed = await runs.get(session, run_id=run_id)
             assert refreshed is not None
             return refreshed
+
+    # -- effects in doubt ---------------------------------------------------------------
+
+    async def in_doubt(self, *, limit: int = 20) -> Sequence[Effect]:
+        """Effects that may or may not have happened, waiting for the operator's verdict."""
+        async with self._sessions() as session:
+            return await effects.in_doubt(session, limit=limit)
+
+    async def resolve(self, run_id: str, verdict: str, *, actor: str) -> RunReport:
+        """Settle a run's in-doubt email: ``sent`` (it went out) or ``resend`` (send it now).
+
+        Raises:
+            NotFound: the run does not exist or has nothing in doubt.
+            InvalidInput: an unknown verdict.
+        """
+        async with self._locks.hold(run_id):
+            run = await settle_in_doubt(
+                sessions=self._sessions,
+                email=self._email,
+                run_id=run_id,
+                verdict=verdict,
+                actor=actor,
+            )
+        return RunReport(run=run)
 
     # -- read --------------------------------------------------------------------------
 

@@ -47,6 +47,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("/runs", "recent runs"),
     ("/show <run>", "one run with its audit trail"),
     ("/cancel <run> [reason]", "stop a run and close its open approvals"),
+    ("/resolve <run> sent|resend", "settle an email that may or may not have gone out"),
 )
 
 Handler = Callable[[Inbound, str], Awaitable[tuple[Reply, ...]]]
@@ -70,6 +71,7 @@ class Core:
             "runs": self._runs,
             "show": self._show,
             "cancel": self._cancel,
+            "resolve": self._resolve,
         }
 
     @property
@@ -183,8 +185,23 @@ class Core:
         return (RunStarted(RunView.of(report.run)), *_waiting(report))
 
     async def _pending(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
+        doubtful = await self._manager.in_doubt(limit=20)
         items = await self._manager.pending(limit=50)
-        return (ApprovalList(tuple(ApprovalView.of(a) for a in items)),)
+        listing = ApprovalList(tuple(ApprovalView.of(a) for a in items))
+        if not doubtful:
+            return (listing,)
+        lines = [
+            f"{len(doubtful)} email(s) may or may not have gone out (sending was "
+            "interrupted). Check your Sent folder, then settle each one:"
+        ]
+        for effect in doubtful:
+            request = effect.request
+            lines.append(
+                f"  run {effect.run_id}: to {request.get('to', '?')}, "
+                f"\u201c{request.get('subject', '')}\u201d \u2014 "
+                f"/resolve {effect.run_id} sent  or  /resolve {effect.run_id} resend"
+            )
+        return (Text("\n".join(lines), "warn"), listing)
 
     async def _approve(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
         tokens = words(rest)
@@ -253,6 +270,14 @@ class Core:
             run_id, actor=inbound.user.actor, reason=reason.strip() or None
         )
         return (Text(f"Run {run.id} cancelled; its open approvals are closed.", "ok"),)
+
+    async def _resolve(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
+        head, _, verdict = rest.strip().partition(" ")
+        run_id = self._run_id(head, usage="/resolve <run> sent|resend")
+        report = await self._manager.resolve(
+            run_id, verdict.strip().lower(), actor=inbound.user.actor
+        )
+        return (Text(f"Run {run_id}: {report.run.detail}.", "ok"),)
 
     def _run_id(self, rest: str, *, usage: str) -> str:
         tokens = rest.split()

@@ -105,10 +105,15 @@ def send_email(*, deps: WorkflowDeps, workflow: str, version: str, step: str) ->
             result = await deps.email.send(
                 message, key=key, run_id=run_id, actor=f"workflow:{workflow}"
             )
-        except EffectInDoubt as exc:
-            return {"outcome": "in_doubt", "detail": str(exc)}
+        except EffectInDoubt:
+            return {
+                "outcome": "in_doubt",
+                "detail": f"The email to {draft['to']} may or may not have gone out (sending "
+                f"was interrupted). Check your Sent folder, then /resolve {run_id} sent or "
+                f"/resolve {run_id} resend.",
+            }
         except EffectFailed as exc:
-            return {"outcome": "failed", "detail": str(exc)}
+            return {"outcome": "failed", "detail": f"Not sent: {exc.reason}"}
         async with deps.sessions.begin() as session:
             await records.record_outbound(
                 session,
