@@ -45,8 +45,20 @@ NOT_MODIFIED = (
 # PTB form-encodes every value and JSON-dumps those that are not strings, so values are
 # decoded with json.loads -- except free text, where a user's "123" or "[draft]" stays a string.
 FREE_TEXT = frozenset(
-    {"text", "caption", "data", "callback_query_id", "inline_message_id", "secret_token",
-     "title", "description", "short_description", "name", "question", "explanation"}
+    {
+        "text",
+        "caption",
+        "data",
+        "callback_query_id",
+        "inline_message_id",
+        "secret_token",
+        "title",
+        "description",
+        "short_description",
+        "name",
+        "question",
+        "explanation",
+    }
 )
 CONTENT_KEYS = ("text", "entities", "reply_markup")
 
@@ -65,8 +77,11 @@ class BotApiError(Exception):
 
     def __init__(self, error_code: int, description: str, parameters: dict | None = None):
         super().__init__(description)
-        self.body: dict[str, Any] = {"ok": False, "error_code": error_code,
-                                     "description": description}
+        self.body: dict[str, Any] = {
+            "ok": False,
+            "error_code": error_code,
+            "description": description,
+        }
         if parameters:
             self.body["parameters"] = parameters
 
@@ -78,10 +93,15 @@ class FakeTelegram:
         self.token = token
         bot_id = token.split(":")[0]
         self.bot_user: dict[str, Any] = {
-            "id": int(bot_id) if bot_id.isdigit() else 123456789, "is_bot": True,
-            "first_name": "Deskhand", "username": bot_username, "can_join_groups": True,
-            "can_read_all_group_messages": False, "supports_inline_queries": False,
-            "can_connect_to_business": False, "has_main_web_app": False,
+            "id": int(bot_id) if bot_id.isdigit() else 123456789,
+            "is_bot": True,
+            "first_name": "Deskhand",
+            "username": bot_username,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+            "can_connect_to_business": False,
+            "has_main_web_app": False,
         }
         self.calls: list[Call] = []
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}  # (chat_id, message_id)
@@ -98,14 +118,19 @@ class FakeTelegram:
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
         self._handlers: dict[str, Callable[[dict[str, Any]], Awaitable[Any]]] = {
-            "getme": self._get_me, "getupdates": self._get_updates,
-            "setmycommands": self._set_my_commands, "deletemycommands": self._set_my_commands,
-            "getmycommands": self._get_my_commands, "sendmessage": self._send_message,
+            "getme": self._get_me,
+            "getupdates": self._get_updates,
+            "setmycommands": self._set_my_commands,
+            "deletemycommands": self._set_my_commands,
+            "getmycommands": self._get_my_commands,
+            "sendmessage": self._send_message,
             "editmessagetext": self._edit_message_text,
             "editmessagereplymarkup": self._edit_message_reply_markup,
             "answercallbackquery": self._answer_callback_query,
-            "deletemessage": self._delete_message, "setwebhook": self._set_webhook,
-            "deletewebhook": self._set_webhook, "getwebhookinfo": self._get_webhook_info,
+            "deletemessage": self._delete_message,
+            "setwebhook": self._set_webhook,
+            "deletewebhook": self._set_webhook,
+            "getwebhookinfo": self._get_webhook_info,
             "sendchataction": self._true,
         }
 
@@ -160,7 +185,10 @@ class FakeTelegram:
         return [call for call in self.calls if call.method.lower() == method.lower()]
 
     async def wait_for(
-        self, method: str, count: int = 1, timeout: float = 5.0,
+        self,
+        method: str,
+        count: int = 1,
+        timeout: float = 5.0,
         predicate: Callable[[Call], bool] | None = None,
     ) -> list[Call]:
         """Wait for ``count`` matching calls; return every matching call so far.
@@ -173,8 +201,10 @@ class FakeTelegram:
 
         if not await self._until(lambda: len(matching()) >= count, timeout):
             seen = ", ".join(f"{m} x{n}" for m, n in Counter(c.method for c in self.calls).items())
-            raise AssertionError(f"expected {count} matching {method} call(s) in {timeout}s, "
-                                 f"got {len(matching())}; calls so far: {seen or 'none'}")
+            raise AssertionError(
+                f"expected {count} matching {method} call(s) in {timeout}s, "
+                f"got {len(matching())}; calls so far: {seen or 'none'}"
+            )
         return matching()
 
     def message(self, chat_id: int, message_id: int) -> dict[str, Any]:
@@ -186,15 +216,24 @@ class FakeTelegram:
 
     def sent_messages(self, chat_id: int) -> list[dict[str, Any]]:
         """The bot's messages in a chat as they are now, oldest first."""
-        return [message for (chat, _), message in sorted(self.messages.items())
-                if chat == chat_id and message["from"]["is_bot"]]
+        return [
+            message
+            for (chat, _), message in sorted(self.messages.items())
+            if chat == chat_id and message["from"]["is_bot"]
+        ]
 
     def commands(self, scope: dict | None = None, language_code: str = "") -> list[dict]:
         """The command list last set for a scope and language (default scope when omitted)."""
         return self._commands.get(_commands_key(scope, language_code), [])
 
-    def fail_next(self, method: str, error_code: int = 429, *, retry_after: int = 1,
-                  description: str | None = None) -> None:
+    def fail_next(
+        self,
+        method: str,
+        error_code: int = 429,
+        *,
+        retry_after: int = 1,
+        description: str | None = None,
+    ) -> None:
         """Make the next call to ``method`` fail; a 429 carries ``retry_after`` like Telegram's."""
         if error_code == 429:
             description = description or f"Too Many Requests: retry after {retry_after}"
@@ -206,16 +245,29 @@ class FakeTelegram:
     # -- updates a user causes ------------------------------------------------------------------
 
     def send_text(
-        self, user_id: int, text: str, chat_id: int | None = None, first_name: str = "Ana",
-        username: str | None = None, *, queue: bool = True,
+        self,
+        user_id: int,
+        text: str,
+        chat_id: int | None = None,
+        first_name: str = "Ana",
+        username: str | None = None,
+        *,
+        queue: bool = True,
     ) -> dict[str, Any]:
         """A user sends ``text`` (a private chat unless ``chat_id`` names another chat)."""
         message = self._user_message(user_id, text, chat_id, first_name, username)
         return self._new_update({"message": message}, queue)
 
     def reply_to(
-        self, user_id: int, text: str, reply_to_message_id: int, chat_id: int | None = None,
-        first_name: str = "Ana", username: str | None = None, *, queue: bool = True,
+        self,
+        user_id: int,
+        text: str,
+        reply_to_message_id: int,
+        chat_id: int | None = None,
+        first_name: str = "Ana",
+        username: str | None = None,
+        *,
+        queue: bool = True,
     ) -> dict[str, Any]:
         """A user replies to a stored message, typically the bot's question."""
         original = self.message(chat_id or user_id, reply_to_message_id)
@@ -225,26 +277,41 @@ class FakeTelegram:
         return self._new_update({"message": message}, queue)
 
     def tap(
-        self, user_id: int, message_id: int, data: str, chat_id: int | None = None,
-        first_name: str = "Ana", username: str | None = None, *, queue: bool = True,
+        self,
+        user_id: int,
+        message_id: int,
+        data: str,
+        chat_id: int | None = None,
+        first_name: str = "Ana",
+        username: str | None = None,
+        *,
+        queue: bool = True,
     ) -> dict[str, Any]:
         """A user taps the inline button carrying callback ``data`` on a stored message."""
         chat = chat_id or user_id
         query_id = str(9_000_000 + self._next_update_id)
         self._open_queries.add(query_id)
-        query = {"id": query_id, "from": _user(user_id, first_name, username),
-                 "message": copy.deepcopy(self.message(chat, message_id)),
-                 "chat_instance": str(-(10**12) - abs(chat)), "data": data}
+        query = {
+            "id": query_id,
+            "from": _user(user_id, first_name, username),
+            "message": copy.deepcopy(self.message(chat, message_id)),
+            "chat_instance": str(-(10**12) - abs(chat)),
+            "data": data,
+        }
         return self._new_update({"callback_query": query}, queue)
 
-    def _user_message(self, user_id: int, text: str, chat_id: int | None, first_name: str,
-                      username: str | None) -> dict[str, Any]:
+    def _user_message(
+        self, user_id: int, text: str, chat_id: int | None, first_name: str, username: str | None
+    ) -> dict[str, Any]:
         if chat_id is None or chat_id == user_id:
             chat: dict[str, Any] = {"id": user_id, "type": "private", "first_name": first_name}
             chat.update({"username": username} if username else {})
         else:
-            chat = {"id": chat_id, "type": "supergroup" if chat_id < -(10**12) else "group",
-                    "title": "Deskhand test group"}
+            chat = {
+                "id": chat_id,
+                "type": "supergroup" if chat_id < -(10**12) else "group",
+                "title": "Deskhand test group",
+            }
         self._chats[chat["id"]] = chat
         message = self._store(chat["id"], {"from": _user(user_id, first_name, username)})
         message["text"] = text
@@ -307,8 +374,11 @@ class FakeTelegram:
 
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         if self.webhook:
-            raise BotApiError(409, "Conflict: can't use getUpdates method while webhook is "
-                                   "active; use deleteWebhook to delete the webhook first")
+            raise BotApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is "
+                "active; use deleteWebhook to delete the webhook first",
+            )
         offset = int(params.get("offset") or 0)
         if offset > 0:  # an offset confirms, and so forgets, every earlier update
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
@@ -348,8 +418,10 @@ class FakeTelegram:
 
     async def _answer_callback_query(self, params: dict[str, Any]) -> bool:
         if params.get("callback_query_id") not in self._open_queries:
-            raise BotApiError(400, "Bad Request: query is too old and response timeout "
-                                   "expired or query ID is invalid")
+            raise BotApiError(
+                400,
+                "Bad Request: query is too old and response timeout expired or query ID is invalid",
+            )
         self._open_queries.discard(params["callback_query_id"])
         return True
 
@@ -368,8 +440,11 @@ class FakeTelegram:
         return True
 
     async def _get_webhook_info(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {"url": self.webhook.get("url", ""), "has_custom_certificate": False,
-                "pending_update_count": len(self._updates)}
+        return {
+            "url": self.webhook.get("url", ""),
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
 
     # -- message store --------------------------------------------------------------------------
 
@@ -377,8 +452,9 @@ class FakeTelegram:
         # One counter per chat, shared by the user's and the bot's messages, as in Telegram.
         message_id = self._last_message_id.get(chat_id, 0) + 1
         self._last_message_id[chat_id] = message_id
-        chat = self._chats.get(chat_id, {"id": chat_id,
-                                         "type": "private" if chat_id > 0 else "group"})
+        chat = self._chats.get(
+            chat_id, {"id": chat_id, "type": "private" if chat_id > 0 else "group"}
+        )
         message = {"message_id": message_id, "date": int(time.time()), "chat": chat, **fields}
         self.messages[(chat_id, message_id)] = message
         return message
@@ -415,8 +491,11 @@ def _content(params: dict[str, Any]) -> dict[str, Any]:
         raise BotApiError(400, "Bad Request: message text is empty")
     if len(text) > MAX_TEXT:
         raise BotApiError(400, "Bad Request: message is too long")
-    return {"text": text, "entities": params.get("entities"),
-            "reply_markup": _inline_markup(params.get("reply_markup"))}
+    return {
+        "text": text,
+        "entities": params.get("entities"),
+        "reply_markup": _inline_markup(params.get("reply_markup")),
+    }
 
 
 def _inline_markup(markup: Any) -> dict[str, Any] | None:
@@ -457,8 +536,11 @@ async def _read_params(request: web.Request) -> dict[str, Any]:
 
 
 def _file_summary(field: web.FileField) -> dict[str, Any]:
-    return {"filename": field.filename, "content_type": field.content_type,
-            "content": field.file.read()}
+    return {
+        "filename": field.filename,
+        "content_type": field.content_type,
+        "content": field.file.read(),
+    }
 
 
 def _decode(key: str, value: Any) -> Any:

@@ -43,10 +43,10 @@ def plain_bot(fake: FakeTelegram) -> Bot:
 async def test_bot_sends_and_edits_a_card(fake: FakeTelegram) -> None:
     async with build_app(fake) as app:
         me = await app.bot.get_me()
-        sent = await app.bot.send_message(42, "Approve <b>invoice 7</b>?", parse_mode="HTML",
-                                          reply_markup=APPROVE)
-        edited = await app.bot.edit_message_text("Approved", chat_id=42,
-                                                 message_id=sent.message_id)
+        sent = await app.bot.send_message(
+            42, "Approve <b>invoice 7</b>?", parse_mode="HTML", reply_markup=APPROVE
+        )
+        edited = await app.bot.edit_message_text("Approved", chat_id=42, message_id=sent.message_id)
 
     assert me.is_bot and me.username == "deskhand_test_bot" and me.can_join_groups
     assert sent.message_id == 1 and sent.reply_markup == APPROVE and sent.chat.type == "private"
@@ -160,9 +160,14 @@ async def test_json_and_multipart_bodies_are_decoded(fake: FakeTelegram) -> None
     form = aiohttp.FormData({"chat_id": "42", "caption": "123"})
     form.add_field("document", b"report", filename="report.txt", content_type="text/plain")
     async with aiohttp.ClientSession() as http:
-        async with http.post(f"{url}/sendMessage", json={
-            "chat_id": 42, "text": "[1]", "reply_markup": '{"inline_keyboard": []}',
-        }) as response:
+        async with http.post(
+            f"{url}/sendMessage",
+            json={
+                "chat_id": 42,
+                "text": "[1]",
+                "reply_markup": '{"inline_keyboard": []}',
+            },
+        ) as response:
             assert (await response.json())["result"]["text"] == "[1]"
         async with http.post(f"{url}/sendDocument", data=form) as response:
             assert await response.json() == {"ok": True, "result": True}

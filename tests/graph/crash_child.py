@@ -1,8 +1,10 @@
 """A Deskhand process for the crash tests, driven by command-line arguments.
 
     python -m tests.graph.crash_child HOME DATABASE_URL SMTP_URL start
-    python -m tests.graph.crash_child HOME URL SMTP_URL approve ID [--die-after-decision|--die-after-send]
+    python -m tests.graph.crash_child HOME DATABASE_URL SMTP_URL approve ID [--die-...]
     python -m tests.graph.crash_child HOME DATABASE_URL SMTP_URL recover
+
+where ``--die-...`` is ``--die-after-decision`` or ``--die-after-send``.
 
 It prints one JSON line with what it did. ``--die-*`` kill the process with SIGKILL at an
 exact point, using only public seams: a SQLAlchemy session event right after the decision
