@@ -56,6 +56,14 @@ class Settings(BaseSettings):
     llm_model: str = Field("gpt-4o-mini", alias="DESKHAND_LLM_MODEL")
 
     telegram_bot_token: SecretStr | None = Field(None, alias="TELEGRAM_BOT_TOKEN")
+    telegram_api_url: str = Field("https://api.telegram.org", alias="TELEGRAM_API_URL")
+    telegram_chat_id: int | None = Field(None, alias="TELEGRAM_CHAT_ID")
+    telegram_webhook_url: str | None = Field(None, alias="DESKHAND_TELEGRAM_WEBHOOK_URL")
+    telegram_webhook_secret: SecretStr | None = Field(
+        None, alias="DESKHAND_TELEGRAM_WEBHOOK_SECRET"
+    )
+    telegram_webhook_listen: str = Field("0.0.0.0", alias="DESKHAND_TELEGRAM_WEBHOOK_LISTEN")
+    telegram_webhook_port: int = Field(8443, ge=1, le=65535, alias="DESKHAND_TELEGRAM_WEBHOOK_PORT")
     telegram_allowed_users: Annotated[list[int], NoDecode] = Field(
         default_factory=list, alias="TELEGRAM_ALLOWED_USERS"
     )
@@ -67,6 +75,10 @@ class Settings(BaseSettings):
     slack_allowed_users: Annotated[list[str], NoDecode] = Field(
         default_factory=list, alias="SLACK_ALLOWED_USERS"
     )
+    slack_api_url: str = Field("https://slack.com/api/", alias="SLACK_API_URL")
+    slack_channel: str | None = Field(None, alias="SLACK_CHANNEL")
+    http_host: str = Field("0.0.0.0", alias="DESKHAND_HTTP_HOST")
+    http_port: int = Field(3000, ge=1, le=65535, alias="DESKHAND_HTTP_PORT")
 
     @field_validator("home", mode="after")
     @classmethod
@@ -113,7 +125,7 @@ class Settings(BaseSettings):
             raise ValueError("must be an address such as Ana <ana@example.com>")
         return value
 
-    @field_validator("openai_base_url")
+    @field_validator("openai_base_url", "telegram_webhook_url")
     @classmethod
     def _base_url(cls, value: str | None) -> str | None:
         if value is None or not value.strip():
@@ -122,6 +134,23 @@ class Settings(BaseSettings):
         if parts.scheme not in {"http", "https"} or not parts.netloc:
             raise ValueError("must be an http(s) URL such as http://localhost:11434/v1")
         return value.strip().rstrip("/")
+
+    @field_validator("telegram_api_url", "slack_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ValueError("must be an http(s) URL")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        if self.telegram_webhook_url and self.telegram_webhook_secret is None:
+            raise ValueError(
+                "DESKHAND_TELEGRAM_WEBHOOK_URL needs DESKHAND_TELEGRAM_WEBHOOK_SECRET "
+                "(1-256 characters of A-Z, a-z, 0-9, _ and -), so forged updates are refused"
+            )
+        return self
 
     @model_validator(mode="after")
     def _no_placeholders_in_production(self) -> Settings:
@@ -157,6 +186,7 @@ class Settings(BaseSettings):
             self.slack_app_token,
             self.slack_signing_secret,
             self.openai_api_key,
+            self.telegram_webhook_secret,
         ]
         found = [v.get_secret_value() for v in values if v is not None]
         if self.smtp_url is not None:

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory.ids import new_approval_id
-from memory.models import Approval, ApprovalMessage, utcnow
+from memory.models import Approval, utcnow
 
 Action = Literal["approve", "reject", "edit"]
 DECIDED_STATUS: dict[str, str] = {"approve": "approved", "reject": "rejected", "edit": "edited"}
@@ -234,35 +234,5 @@ async def for_run(session: AsyncSession, *, run_id: str) -> Sequence[Approval]:
     """Return a run's approvals, oldest first."""
     result = await session.scalars(
         select(Approval).where(Approval.run_id == run_id).order_by(Approval.requested_at)
-    )
-    return result.all()
-
-
-async def add_message(
-    session: AsyncSession, *, approval_id: str, channel: str, chat_id: str, message_id: str
-) -> None:
-    """Remember a chat message that shows the approval (to update it after a decision).
-
-    Args:
-        session: the session; the caller commits.
-        approval_id: the approval shown.
-        channel: ``telegram``, ``slack`` or ``terminal``.
-        chat_id: the chat or channel id.
-        message_id: the message id (Telegram) or ts (Slack).
-    """
-    session.add(
-        ApprovalMessage(
-            approval_id=approval_id, channel=channel, chat_id=chat_id, message_id=message_id
-        )
-    )
-    await session.flush()
-
-
-async def messages(session: AsyncSession, *, approval_id: str) -> Sequence[ApprovalMessage]:
-    """Return the chat messages that show an approval."""
-    result = await session.scalars(
-        select(ApprovalMessage)
-        .where(ApprovalMessage.approval_id == approval_id)
-        .order_by(ApprovalMessage.id)
     )
     return result.all()

@@ -161,7 +161,21 @@ class ApprovalMessage(Base):
     channel: Mapped[str] = mapped_column(String(20))
     chat_id: Mapped[str] = mapped_column(String(64))
     message_id: Mapped[str] = mapped_column(String(64))
+    # The approval status the message shows; differs from the approval's own status when
+    # a decision made elsewhere has not been reflected here yet.
+    rendered_status: Mapped[str] = mapped_column(String(16), default="pending")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApprovalDelivery(Base):
+    """A claim that an approval was (or is being) delivered to a channel: once per channel,
+    whichever replica claims first."""
+
+    __tablename__ = "approval_deliveries"
+
+    approval_id: Mapped[str] = mapped_column(ForeignKey("approvals.id"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Event(Base):

@@ -60,6 +60,7 @@ class Core:
         self._manager = manager
         self._operators = operators
         self._max_chars = max_chars
+        self._listeners: list[Callable[[], None]] = []
         self._handlers: dict[str, Handler] = {
             "help": self._help,
             "start": self._help,
@@ -79,6 +80,14 @@ class Core:
         """The run manager behind the core."""
         return self._manager
 
+    def on_change(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after every command that changed something (runs, decisions)."""
+        self._listeners.append(listener)
+
+    def _changed(self) -> None:
+        for listener in self._listeners:
+            listener()
+
     @property
     def command_names(self) -> tuple[str, ...]:
         """Every command name the core answers (for menus such as setMyCommands)."""
@@ -90,8 +99,12 @@ class Core:
             if not self._operators.allows(inbound.user):
                 return await self._refuse(inbound)
             if inbound.action is not None:
-                return Response(await self._decide(inbound, inbound.action))
-            return Response(await self._text(inbound))
+                replies = await self._decide(inbound, inbound.action)
+            else:
+                replies = await self._text(inbound)
+            if any(isinstance(r, (RunStarted, DecisionNotice)) for r in replies):
+                self._changed()
+            return Response(replies)
         except AlreadyDecided as exc:
             return Response(
                 (Text(str(exc), "warn"), ApprovalCard(ApprovalView.of(exc.approval))), refused=True
@@ -269,6 +282,7 @@ class Core:
         run = await self._manager.cancel(
             run_id, actor=inbound.user.actor, reason=reason.strip() or None
         )
+        self._changed()
         return (Text(f"Run {run.id} cancelled; its open approvals are closed.", "ok"),)
 
     async def _resolve(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:

@@ -1,0 +1,165 @@
+"""Proactive delivery: approval cards reach each chat channel, and stay current.
+
+Each chat front-end implements :class:`Notifier` (post a card, refresh a card). The
+:class:`Dispatcher` is channel-neutral: it posts approvals a channel has not been sent yet
+(claimed once per channel, so several replicas never double-post) and refreshes every
+message whose approval was decided somewhere else: another chat, the CLI, another replica.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.core.messages import ApprovalView
+from memory import deliveries
+from memory.db import Sessions
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """Where a card was posted: channel, chat (or Slack channel) and message id (or ts)."""
+
+    channel: str
+    chat_id: str
+    message_id: str
+
+
+class Notifier(Protocol):
+    """What a chat front-end offers the dispatcher."""
+
+    channel: str
+
+    async def post_approval(self, view: ApprovalView) -> MessageRef | None:
+        """Post a card to the channel's default destination; None when there is none."""
+        ...
+
+    async def refresh_approval(self, view: ApprovalView, ref: MessageRef) -> None:
+        """Edit an existing card in place to show the approval as it is now."""
+        ...
+
+
+async def record_shown(
+    sessions: Sessions, *, view: ApprovalView, ref: MessageRef, claim: bool = True
+) -> None:
+    """Remember that a chat shows ``view`` (a front-end just posted it as a reply).
+
+    With ``claim`` the approval also counts as delivered to that channel, so the
+    dispatcher will not post it a second time to the default destination.
+    """
+    async with sessions.begin() as session:
+        if claim:
+            await deliveries.claim(session, approval_id=view.id, channel=ref.channel)
+        await deliveries.add_message(
+            session,
+            approval_id=view.id,
+            channel=ref.channel,
+            chat_id=ref.chat_id,
+            message_id=ref.message_id,
+            rendered_status=view.status,
+        )
+
+
+async def mark_refreshed(sessions: Sessions, *, ref: MessageRef, status: str) -> bool:
+    """Record that the message at ``ref`` now shows ``status`` (True if it changed)."""
+    async with sessions.begin() as session:
+        row = await deliveries.find_message(
+            session, channel=ref.channel, chat_id=ref.chat_id, message_id=ref.message_id
+        )
+        if row is None:
+            return False
+        return await deliveries.mark_rendered(session, message_row_id=row.id, status=status)
+
+
+class Dispatcher:
+    """Posts new approvals and refreshes stale cards for every configured channel."""
+
+    def __init__(
+        self,
+        *,
+        sessions: Sessions,
+        notifiers: Sequence[Notifier],
+        interval: float = 2.0,
+        risks: Sequence[str] | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._notifiers = list(notifiers)
+        self._interval = interval
+        self._risks = risks
+        self._poked = asyncio.Event()
+
+    def poke(self) -> None:
+        """Run the next pass now (something changed in this process)."""
+        self._poked.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Pass after pass until ``stop`` is set; a failing pass is logged, never fatal."""
+        while not stop.is_set():
+            await self.tick()
+            self._poked.clear()
+            waiters = [asyncio.ensure_future(e.wait()) for e in (self._poked, stop)]
+            await asyncio.wait(waiters, timeout=self._interval, return_when="FIRST_COMPLETED")
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def tick(self) -> int:
+        """One pass over every channel; returns how many messages were posted or edited."""
+        done = 0
+        for notifier in self._notifiers:
+            try:
+                done += await self._deliver(notifier)
+                done += await self._refresh(notifier)
+            except Exception:
+                ref = secrets.token_hex(4)
+                log.exception(
+                    "delivery pass failed", extra={"channel": notifier.channel, "ref": ref}
+                )
+        return done
+
+    async def _deliver(self, notifier: Notifier) -> int:
+        async with self._sessions() as session:
+            waiting = await deliveries.undelivered(
+                session, channel=notifier.channel, risks=self._risks
+            )
+        posted = 0
+        for approval in waiting:
+            async with self._sessions.begin() as session:
+                won = await deliveries.claim(
+                    session, approval_id=approval.id, channel=notifier.channel
+                )
+            if not won:
+                continue
+            view = ApprovalView.of(approval)
+            ref = await notifier.post_approval(view)
+            if ref is not None:
+                await record_shown(self._sessions, view=view, ref=ref, claim=False)
+                posted += 1
+        return posted
+
+    async def _refresh(self, notifier: Notifier) -> int:
+        async with self._sessions() as session:
+            stale = await deliveries.stale(session, channel=notifier.channel)
+        edited = 0
+        for message, approval in stale:
+            async with self._sessions.begin() as session:
+                won = await deliveries.mark_rendered(
+                    session, message_row_id=message.id, status=approval.status
+                )
+            if not won:
+                continue
+            ref = MessageRef(message.channel, message.chat_id, message.message_id)
+            try:
+                await notifier.refresh_approval(ApprovalView.of(approval), ref)
+                edited += 1
+            except Exception:
+                log.exception(
+                    "could not refresh a card",
+                    extra={"channel": notifier.channel, "approval_id": approval.id},
+                )
+        return edited

@@ -1,0 +1,148 @@
+"""Which chat messages show which approval, and which channels have been sent it.
+
+Two jobs, both safe with several replicas:
+
+- *delivery*: an approval is posted to a channel once: ``claim`` inserts a row keyed by
+  (approval, channel) and only the replica whose insert succeeds posts;
+- *sync*: every message records the status it shows; a message whose approval has moved
+  on (decided in another chat, by the CLI, by another replica) is ``stale`` and is edited
+  by whoever wins ``mark_rendered``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from memory.models import Approval, ApprovalDelivery, ApprovalMessage
+
+
+async def claim(session: AsyncSession, *, approval_id: str, channel: str) -> bool:
+    """Claim the delivery of an approval to a channel.
+
+    Args:
+        session: the session; the caller commits.
+        approval_id: the approval.
+        channel: ``telegram``, ``slack``...
+
+    Returns:
+        True for the first claimant only.
+    """
+    try:
+        async with session.begin_nested():
+            session.add(ApprovalDelivery(approval_id=approval_id, channel=channel))
+    except IntegrityError:
+        return False
+    return True
+
+
+async def undelivered(
+    session: AsyncSession, *, channel: str, risks: Sequence[str] | None = None, limit: int = 50
+) -> Sequence[Approval]:
+    """Pending approvals not yet delivered to ``channel``, oldest first.
+
+    Args:
+        session: an open session.
+        channel: the channel.
+        risks: only these risk tiers (all when None).
+        limit: at most this many.
+
+    Returns:
+        The approvals to deliver.
+    """
+    delivered = select(ApprovalDelivery.approval_id).where(ApprovalDelivery.channel == channel)
+    stmt = (
+        select(Approval)
+        .where(Approval.status == "pending", Approval.id.not_in(delivered))
+        .order_by(Approval.requested_at, Approval.id)
+        .limit(limit)
+    )
+    if risks is not None:
+        stmt = stmt.where(Approval.risk.in_(list(risks)))
+    return (await session.scalars(stmt)).all()
+
+
+async def add_message(
+    session: AsyncSession,
+    *,
+    approval_id: str,
+    channel: str,
+    chat_id: str,
+    message_id: str,
+    rendered_status: str,
+) -> ApprovalMessage:
+    """Remember a chat message that shows an approval in a given state.
+
+    Args:
+        session: the session; the caller commits.
+        approval_id: the approval shown.
+        channel: ``telegram``, ``slack``...
+        chat_id: the chat or channel id.
+        message_id: the message id (Telegram) or ts (Slack).
+        rendered_status: the approval status the message shows.
+
+    Returns:
+        The stored reference.
+    """
+    row = ApprovalMessage(
+        approval_id=approval_id,
+        channel=channel,
+        chat_id=chat_id,
+        message_id=message_id,
+        rendered_status=rendered_status,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def messages(session: AsyncSession, *, approval_id: str) -> Sequence[ApprovalMessage]:
+    """Return the chat messages that show an approval, oldest first."""
+    result = await session.scalars(
+        select(ApprovalMessage)
+        .where(ApprovalMessage.approval_id == approval_id)
+        .order_by(ApprovalMessage.id)
+    )
+    return result.all()
+
+
+async def find_message(
+    session: AsyncSession, *, channel: str, chat_id: str, message_id: str
+) -> ApprovalMessage | None:
+    """Return the approval message with this chat reference, if Deskhand sent one."""
+    return await session.scalar(
+        select(ApprovalMessage).where(
+            ApprovalMessage.channel == channel,
+            ApprovalMessage.chat_id == chat_id,
+            ApprovalMessage.message_id == message_id,
+        )
+    )
+
+
+async def stale(
+    session: AsyncSession, *, channel: str, limit: int = 50
+) -> Sequence[tuple[ApprovalMessage, Approval]]:
+    """Messages in ``channel`` that show an older status than their approval has now."""
+    result = await session.execute(
+        select(ApprovalMessage, Approval)
+        .join(Approval, Approval.id == ApprovalMessage.approval_id)
+        .where(ApprovalMessage.channel == channel)
+        .where(ApprovalMessage.rendered_status != Approval.status)
+        .order_by(ApprovalMessage.id)
+        .limit(limit)
+    )
+    return [(m, a) for m, a in result.all()]
+
+
+async def mark_rendered(session: AsyncSession, *, message_row_id: int, status: str) -> bool:
+    """Record that a message now shows ``status``; True for the one caller that changed it."""
+    result = await session.execute(
+        update(ApprovalMessage)
+        .where(ApprovalMessage.id == message_row_id, ApprovalMessage.rendered_status != status)
+        .values(rendered_status=status)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]

@@ -1,0 +1,77 @@
+"""The dispatcher: each approval reaches each channel once; stale cards get refreshed."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.core.delivery import Dispatcher, MessageRef, record_shown
+from bot.core.messages import ApprovalView
+from bot.runtime import Runtime
+from tests.fixtures.runtime import ONBOARD, card_of, say
+
+
+class RecordingNotifier:
+    """A notifier that keeps cards in a list, the way a chat would show them."""
+
+    def __init__(self, channel: str, *, destination: bool = True) -> None:
+        self.channel = channel
+        self.destination = destination
+        self.posted: list[ApprovalView] = []
+        self.refreshed: list[tuple[str, str]] = []
+
+    async def post_approval(self, view: ApprovalView) -> MessageRef | None:
+        if not self.destination:
+            return None
+        self.posted.append(view)
+        return MessageRef(self.channel, "chat-1", str(len(self.posted)))
+
+    async def refresh_approval(self, view: ApprovalView, ref: MessageRef) -> None:
+        self.refreshed.append((ref.message_id, view.status))
+
+
+async def test_each_approval_posted_once_per_channel_and_refreshed(runtime: Runtime) -> None:
+    tg, sl = RecordingNotifier("telegram"), RecordingNotifier("slack")
+    first = Dispatcher(sessions=runtime.sessions, notifiers=[tg, sl])
+    # A second replica with its own notifiers shares the same database.
+    tg2, sl2 = RecordingNotifier("telegram"), RecordingNotifier("slack")
+    second = Dispatcher(sessions=runtime.sessions, notifiers=[tg2, sl2])
+
+    card = card_of(await say(runtime, ONBOARD)).approval
+    await asyncio.gather(first.tick(), second.tick(), first.tick(), second.tick())
+    assert len(tg.posted) + len(tg2.posted) == 1
+    assert len(sl.posted) + len(sl2.posted) == 1
+
+    await say(runtime, f"/approve {card.id}")
+    await asyncio.gather(first.tick(), second.tick())
+    refreshed = tg.refreshed + tg2.refreshed + sl.refreshed + sl2.refreshed
+    assert sorted(status for _, status in refreshed) == ["approved", "approved"]
+    assert await first.tick() == 0 and await second.tick() == 0
+
+
+async def test_a_card_shown_as_a_reply_is_not_posted_again(runtime: Runtime) -> None:
+    tg = RecordingNotifier("telegram")
+    dispatcher = Dispatcher(sessions=runtime.sessions, notifiers=[tg])
+    card = card_of(await say(runtime, ONBOARD)).approval
+    await record_shown(runtime.sessions, view=card, ref=MessageRef("telegram", "42", "7"))
+    await dispatcher.tick()
+    assert tg.posted == []
+    await say(runtime, f"/reject {card.id} no")
+    await dispatcher.tick()
+    assert tg.refreshed == [("7", "rejected")]
+
+
+async def test_run_wakes_up_when_poked_and_stops(runtime: Runtime) -> None:
+    tg = RecordingNotifier("telegram")
+    dispatcher = Dispatcher(sessions=runtime.sessions, notifiers=[tg], interval=60)
+    runtime.core.on_change(dispatcher.poke)
+    stop = asyncio.Event()
+    task = asyncio.create_task(dispatcher.run(stop))
+    await asyncio.sleep(0.05)
+    await say(runtime, ONBOARD)
+    for _ in range(100):
+        if tg.posted:
+            break
+        await asyncio.sleep(0.02)
+    assert len(tg.posted) == 1  # long before the 60 s interval
+    stop.set()
+    await asyncio.wait_for(task, 5)
