@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import email.message
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
@@ -159,15 +159,8 @@ class SmtpTransport:
             DeliveryOutcomeUnknown: the connection dropped or timed out during DATA.
         """
         cfg = self._config
-        client = _PhaseTrackingSMTP(
-            hostname=cfg.host,
-            port=cfg.port,
-            username=cfg.username,
-            password=cfg.password,
-            use_tls=cfg.implicit_tls,
-            start_tls=cfg.starttls,
-            timeout=cfg.timeout,
-            local_hostname=self._local_hostname,
+        client = _client(
+            _PhaseTrackingSMTP, cfg, timeout=cfg.timeout, local_hostname=self._local_hostname
         )
         where = cfg.describe()
         try:
@@ -225,15 +218,7 @@ async def probe_smtp(config: SmtpConfig, *, timeout: float = 10.0) -> str:
     Raises:
         aiosmtplib.SMTPException or OSError: what went wrong, for ``deskhand doctor``.
     """
-    client = aiosmtplib.SMTP(
-        hostname=config.host,
-        port=config.port,
-        username=config.username,
-        password=config.password,
-        use_tls=config.implicit_tls,
-        start_tls=config.starttls,
-        timeout=min(timeout, config.timeout),
-    )
+    client = _client(aiosmtplib.SMTP, config, timeout=min(timeout, config.timeout))
     await client.connect()
     try:
         notes = [f"{config.describe()} answered"]
@@ -245,3 +230,21 @@ async def probe_smtp(config: SmtpConfig, *, timeout: float = 10.0) -> str:
     finally:
         await client.quit()
     return ", ".join(notes)
+
+
+_C = TypeVar("_C", bound=aiosmtplib.SMTP)
+
+
+def _client(
+    cls: type[_C], config: SmtpConfig, *, timeout: float, local_hostname: str | None = None
+) -> _C:
+    return cls(
+        hostname=config.host,
+        port=config.port,
+        username=config.username,
+        password=config.password,
+        use_tls=config.implicit_tls,
+        start_tls=config.starttls,
+        timeout=timeout,
+        local_hostname=local_hostname,
+    )
