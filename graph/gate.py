@@ -40,6 +40,8 @@ class GateConfig:
     risk: str
     actions: Sequence[str] = ("approve", "reject", "edit")
     expires_after: timedelta | None = None
+    remind_after: timedelta | None = None
+    on_expiry: str = "reject"
 
 
 class Node(Protocol):
@@ -66,7 +68,9 @@ def approval_gate(
         async with deps.sessions.begin() as session:
             approval = await approvals.for_gate(session, run_id=run_id, gate_key=gate_key)
             if approval is None:
-                expires = utcnow() + gate.expires_after if gate.expires_after else None
+                now = utcnow()
+                expires = now + gate.expires_after if gate.expires_after else None
+                remind = now + gate.remind_after if gate.remind_after else None
                 approval = await approvals.create(
                     session,
                     run_id=run_id,
@@ -79,6 +83,8 @@ def approval_gate(
                     risk=gate.risk,
                     allowed_actions=gate.actions,
                     expires_at=expires,
+                    remind_at=remind,
+                    on_expiry=gate.on_expiry,
                 )
                 await events.append(
                     session,

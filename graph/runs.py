@@ -16,65 +16,27 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 
+from graph import expiry
 from graph.deps import WorkflowDeps
 from graph.doubt import settle_in_doubt
 from graph.errors import AlreadyDecided, InvalidInput, NotFound, RunNotActive
 from graph.locks import RunLocks
+from graph.reports import DecideReport, RunDetail, RunReport, describe_decision
 from graph.spec import WorkflowSpec
 from memory import approvals, effects, events, records, runs
 from memory.approvals import Action
-from memory.models import Approval, Effect, Event, OutboundMessage, Run
+from memory.models import Approval, Effect, Run
 
 log = logging.getLogger(__name__)
 
 _STATUS_FOR_OUTCOME = {"sent": "completed", "in_doubt": "completed", "rejected": "rejected"}
-_PAST = {
-    "approved": "approved",
-    "rejected": "rejected",
-    "edited": "edited",
-    "cancelled": "cancelled",
-    "expired": "expired",
-}
-
-
-@dataclass(frozen=True)
-class RunReport:
-    """Where a run stands after it was advanced: ``approval`` is set while it waits."""
-
-    run: Run
-    approval: Approval | None = None
-
-
-@dataclass(frozen=True)
-class DecideReport:
-    """A decision that won, and where its run stands afterwards."""
-
-    approval: Approval
-    report: RunReport
-
-
-@dataclass(frozen=True)
-class RunDetail:
-    """Everything ``/show`` displays about a run."""
-
-    run: Run
-    approvals: Sequence[Approval]
-    events: Sequence[Event]
-    messages: Sequence[OutboundMessage] = field(default_factory=tuple)
-
-
-def describe_decision(approval: Approval) -> str:
-    """Say who decided an approval and when, e.g. ``approved by Ana at 14:02 UTC``."""
-    who = approval.decided_by_name or approval.decided_by or "someone"
-    when = approval.decided_at.strftime("%Y-%m-%d %H:%M UTC") if approval.decided_at else "?"
-    return f"{_PAST.get(approval.status, approval.status)} by {who} at {when}"
 
 
 class RunManager:
@@ -263,6 +225,18 @@ class RunManager:
             async with self._sessions.begin() as session:
                 await approvals.mark_applied(session, approval_id=fresh.id)
             return report
+
+    # -- expiry and snooze -------------------------------------------------------------
+
+    async def expire_due(self, *, now: datetime) -> list[DecideReport]:
+        """Expire every approval past its time; each run continues with its default."""
+        return await expiry.expire_due(sessions=self._sessions, apply=self._apply, now=now)
+
+    async def snooze(self, approval_id: str, *, until: datetime, actor: str) -> Approval:
+        """Keep a pending approval out of batches and digests until ``until``."""
+        return await expiry.snooze(
+            sessions=self._sessions, approval_id=approval_id, until=until, actor=actor
+        )
 
     # -- cancel ------------------------------------------------------------------------
 

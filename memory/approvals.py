@@ -64,6 +64,8 @@ async def create(
     risk: str,
     allowed_actions: Sequence[str],
     expires_at: datetime | None = None,
+    remind_at: datetime | None = None,
+    on_expiry: str = "reject",
 ) -> Approval:
     """Insert a pending approval with a fresh short id.
 
@@ -79,6 +81,8 @@ async def create(
         risk: ``low``, ``medium`` or ``high``.
         allowed_actions: which of approve, reject, edit are offered.
         expires_at: when it expires, if it does.
+        remind_at: when to remind the operator if it is still waiting.
+        on_expiry: the action taken at expiry (``reject`` unless the workflow says).
 
     Returns:
         The new approval.
@@ -96,6 +100,8 @@ async def create(
             risk=risk,
             allowed_actions={"actions": list(allowed_actions)},
             expires_at=expires_at,
+            remind_at=remind_at,
+            on_expiry=on_expiry,
         )
         try:
             async with session.begin_nested():
@@ -236,3 +242,83 @@ async def for_run(session: AsyncSession, *, run_id: str) -> Sequence[Approval]:
         select(Approval).where(Approval.run_id == run_id).order_by(Approval.requested_at)
     )
     return result.all()
+
+
+async def expire(session: AsyncSession, *, approval_id: str, now: datetime) -> bool:
+    """Expire a pending approval: it takes its ``on_expiry`` action, decided by nobody.
+
+    Args:
+        session: the session; the caller commits, then resumes the run.
+        approval_id: the approval.
+        now: the current time (injected, so tests need not wait).
+
+    Returns:
+        True when it was still pending and has now expired.
+    """
+    row = await get(session, approval_id=approval_id)
+    if row is None:
+        return False
+    result = await session.execute(
+        update(Approval)
+        .where(Approval.id == approval_id, Approval.status == OPEN)
+        .values(
+            status="expired",
+            decided_at=now,
+            decided_by="system:expiry",
+            decided_by_name="expiry",
+            decision={"action": row.on_expiry, "reason": "expired without a decision"},
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def expired_due(session: AsyncSession, *, now: datetime) -> Sequence[Approval]:
+    """Pending approvals whose expiry time has passed, oldest expiry first."""
+    result = await session.scalars(
+        select(Approval)
+        .where(Approval.status == OPEN, Approval.expires_at <= now)
+        .order_by(Approval.expires_at)
+    )
+    return result.all()
+
+
+async def snooze(session: AsyncSession, *, approval_id: str, until: datetime) -> bool:
+    """Keep a pending approval out of batches and digests until ``until``.
+
+    Returns:
+        True when it was pending (and is now snoozed).
+    """
+    result = await session.execute(
+        update(Approval)
+        .where(Approval.id == approval_id, Approval.status == OPEN)
+        .values(snoozed_until=until)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def reminders_due(session: AsyncSession, *, now: datetime) -> Sequence[Approval]:
+    """Pending, not snoozed, reminder time passed and not reminded yet: oldest first."""
+    result = await session.scalars(
+        select(Approval)
+        .where(
+            Approval.status == OPEN,
+            Approval.remind_at <= now,
+            Approval.reminded_at.is_(None),
+            (Approval.snoozed_until.is_(None)) | (Approval.snoozed_until <= now),
+        )
+        .order_by(Approval.requested_at)
+    )
+    return result.all()
+
+
+async def mark_reminded(session: AsyncSession, *, approval_id: str, now: datetime) -> bool:
+    """Record the one reminder an approval gets; True for the caller that set it."""
+    result = await session.execute(
+        update(Approval)
+        .where(Approval.id == approval_id, Approval.reminded_at.is_(None))
+        .values(reminded_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]

@@ -104,6 +104,7 @@ class Run(Base):
     """Deskhand's index of workflow runs; the LangGraph thread id equals ``id``."""
 
     __tablename__ = "runs"
+    __table_args__ = (Index("ix_runs_status_updated", "status", "updated_at"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     workflow: Mapped[str] = mapped_column(String(60))
@@ -125,6 +126,8 @@ class Approval(Base):
         UniqueConstraint("run_id", "gate_key", name="uq_approvals_run_gate"),
         Index("ix_approvals_status_requested", "status", "requested_at"),
         Index("ix_approvals_unapplied", "applied_at", "status"),
+        Index("ix_approvals_status_expires", "status", "expires_at"),
+        Index("ix_approvals_status_risk_requested", "status", "risk", "requested_at"),
     )
 
     id: Mapped[str] = mapped_column(String(12), primary_key=True)
@@ -146,6 +149,11 @@ class Approval(Base):
     decided_by_name: Mapped[str | None] = mapped_column(String(120))
     decision: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     applied_at: Mapped[datetime | None] = mapped_column()
+    # Attention budget: what happens at expiry, when to remind, and snoozing.
+    on_expiry: Mapped[str] = mapped_column(String(10), default="reject")
+    remind_at: Mapped[datetime | None] = mapped_column()
+    reminded_at: Mapped[datetime | None] = mapped_column()
+    snoozed_until: Mapped[datetime | None] = mapped_column()
 
 
 class ApprovalMessage(Base):
@@ -176,6 +184,45 @@ class ApprovalDelivery(Base):
     approval_id: Mapped[str] = mapped_column(ForeignKey("approvals.id"), primary_key=True)
     channel: Mapped[str] = mapped_column(String(20), primary_key=True)
     claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class JobClaim(Base):
+    """One firing of a scheduled job, claimed before it runs: the first replica wins."""
+
+    __tablename__ = "job_claims"
+
+    job_id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    fire_key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_by: Mapped[str] = mapped_column(String(120))
+
+
+class Digest(Base):
+    """A digest that went out: the period it covered, so the next one starts where it ended."""
+
+    __tablename__ = "digests"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    fire_key: Mapped[str] = mapped_column(String(60), unique=True)
+    period_start: Mapped[datetime] = mapped_column()
+    period_end: Mapped[datetime] = mapped_column(index=True)
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Schedule(Base):
+    """A workflow started on a schedule (cron expression in the operator's time zone)."""
+
+    __tablename__ = "schedules"
+
+    id: Mapped[str] = mapped_column(String(12), primary_key=True)
+    workflow: Mapped[str] = mapped_column(String(60))
+    cron: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(String(200))
+    inputs: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    active: Mapped[bool] = mapped_column(default=True)
 
 
 class Event(Base):

@@ -5,6 +5,7 @@ upsert_contact -> draft -> approve (gate) -> send | revise -> approve | rejected
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -70,7 +71,14 @@ def build_onboarding(*, deps: WorkflowDeps) -> StateGraph[Any]:
         "approve",
         approval_gate(
             deps=deps,
-            gate=GateConfig(workflow=NAME, version=VERSION, step=step, risk="high"),
+            gate=GateConfig(
+                workflow=NAME,
+                version=VERSION,
+                step=step,
+                risk="high",
+                remind_after=timedelta(days=1),
+                expires_after=timedelta(days=7),
+            ),
             describe=describe_email("Send welcome email"),
         ),
     )
