@@ -31,6 +31,13 @@ class Drafter(Protocol):
 
 
 TEMPLATES: dict[str, tuple[str, str]] = {
+    "checkin": (
+        "Checking in, $first_name",
+        "Hi $first_name,\n\n"
+        "I wanted to check in after my last note. Is there anything I can clarify, or "
+        "shall we find a time to talk?\n\n"
+        "Best regards,\n$sender_name",
+    ),
     "welcome": (
         "Welcome aboard, $first_name$company_suffix",
         "Hi $first_name,\n\n"

@@ -12,11 +12,15 @@ import contextlib
 import getpass
 import logging
 import signal
+from datetime import UTC, datetime
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
+from bot.attention.service import TickReport
 from bot.core.delivery import Dispatcher, Notifier
 from bot.core.messages import User
 from bot.runtime import Runtime
+from bot.scheduler import Scheduler
 from bot.terminal.chat import TerminalChat, read_stdin, write_stdout
 
 log = logging.getLogger(__name__)
@@ -55,15 +59,38 @@ def build_channels(runtime: Runtime) -> list[ChatChannel]:
 async def serve(runtime: Runtime, *, terminal: bool | None = None) -> None:
     """Run until SIGINT/SIGTERM, or until the terminal chat ends when it is in front."""
     channels = build_channels(runtime)
-    dispatcher = Dispatcher(sessions=runtime.sessions, notifiers=[c.notifier for c in channels])
-    runtime.core.on_change(dispatcher.poke)
+    batching = [c.notifier for c in channels if hasattr(c.notifier, "post_digest")]
+    for notifier in batching:
+        runtime.attention.add_notifier(notifier)  # type: ignore[arg-type]
+    # Channels that batch get high-risk requests at once and the rest in batches and
+    # digests; a channel that cannot batch gets everything at once.
+    dispatchers = [
+        Dispatcher(sessions=runtime.sessions, notifiers=batching, risks=("high",)),
+        Dispatcher(
+            sessions=runtime.sessions,
+            notifiers=[c.notifier for c in channels if c.notifier not in batching],
+        ),
+    ]
+    for dispatcher in dispatchers:
+        runtime.core.on_change(dispatcher.poke)
+    scheduler = Scheduler(
+        database_url=runtime.settings.sqlalchemy_url,
+        zone=ZoneInfo(runtime.settings.timezone),
+        runners={
+            "tick": lambda: _tick(runtime),
+            "schedule": lambda schedule_id: _fire_schedule(runtime, schedule_id),
+        },
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     started: list[ChatChannel] = []
-    background = asyncio.create_task(dispatcher.run(stop))
+    background = [asyncio.create_task(d.run(stop)) for d in dispatchers]
+    await scheduler.start()
+    runtime.schedules.attach(scheduler)
+    await runtime.schedules.sync_jobs()
     try:
         for channel in channels:
             await channel.start()
@@ -89,4 +116,15 @@ async def serve(runtime: Runtime, *, terminal: bool | None = None) -> None:
                 await channel.stop()
             except Exception:
                 log.exception("channel did not stop cleanly", extra={"channel": channel.name})
-        await background
+        await scheduler.stop()
+        await asyncio.gather(*background)
+
+
+async def _fire_schedule(runtime: Runtime, schedule_id: str) -> None:
+    await runtime.schedules.fire(schedule_id)
+
+
+async def _tick(runtime: Runtime) -> None:
+    report = await runtime.attention.tick(datetime.now(UTC))
+    if report != TickReport():
+        log.info("attention tick", extra=vars(report))

@@ -7,10 +7,13 @@ connects at import time.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -19,6 +22,9 @@ from adapters.drafting import Drafter, TemplateDrafter
 from adapters.email import EmailSender, Transport
 from adapters.outbox import OutboxTransport
 from adapters.smtp import SmtpConfig, SmtpTransport
+from bot.attention.schedules import Schedules
+from bot.attention.service import Attention
+from bot.core.attention_commands import AttentionCommands
 from bot.core.commands import Core
 from bot.core.operators import Operators
 from bot.settings import Settings
@@ -43,6 +49,8 @@ class Runtime:
     manager: RunManager
     core: Core
     email: EmailSender
+    attention: Attention
+    schedules: Schedules
 
 
 def build_transport(settings: Settings) -> Transport:
@@ -120,6 +128,21 @@ async def open_runtime(
                 recovered = await manager.recover()
                 if recovered:
                     log.info("recovered runs", extra={"count": len(recovered)})
+            instance = f"{socket.gethostname()}:{os.getpid()}"
+            schedules = Schedules(
+                manager=manager,
+                sessions=sessions,
+                zone=ZoneInfo(settings.timezone),
+                instance=instance,
+            )
+            attention = Attention(
+                manager=manager,
+                sessions=sessions,
+                policy=settings.attention_policy(),
+                notifiers=[],
+                instance=instance,
+                schedules=schedules,
+            )
             core = Core(
                 manager=manager,
                 operators=Operators.of(
@@ -127,8 +150,11 @@ async def open_runtime(
                     slack=settings.slack_allowed_users,
                 ),
                 max_chars=settings.max_input_chars,
+                attention=AttentionCommands(
+                    manager=manager, sessions=sessions, attention=attention, schedules=schedules
+                ),
             )
-            yield Runtime(settings, engine, sessions, manager, core, email)
+            yield Runtime(settings, engine, sessions, manager, core, email, attention, schedules)
     finally:
         locks.close()
         await engine.dispose()

@@ -22,6 +22,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.attention.policy import AttentionPolicy, QuietHours, parse_clock
+
 PLACEHOLDERS = frozenset({"changeme", "change-me", "xxx", "secret", "token", "your-token", "todo"})
 
 
@@ -48,6 +50,10 @@ class Settings(BaseSettings):
     operator_name: str = Field("Your Deskhand", alias="DESKHAND_OPERATOR_NAME")
     max_input_chars: int = Field(4000, ge=100, le=100_000, alias="DESKHAND_MAX_INPUT_CHARS")
 
+    digest_time: str = Field("08:00", alias="DESKHAND_DIGEST_TIME")
+    batch_minutes: int = Field(60, ge=5, le=24 * 60, alias="DESKHAND_BATCH_MINUTES")
+    quiet_hours: str | None = Field(None, alias="DESKHAND_QUIET_HOURS")
+
     smtp_url: SecretStr | None = Field(None, alias="DESKHAND_SMTP_URL")
     smtp_from: str = Field("deskhand@localhost", alias="DESKHAND_SMTP_FROM")
 
@@ -67,6 +73,9 @@ class Settings(BaseSettings):
     telegram_allowed_users: Annotated[list[int], NoDecode] = Field(
         default_factory=list, alias="TELEGRAM_ALLOWED_USERS"
     )
+    # Requests per second to chats, overall (Telegram allows about 30); 0 turns throttling
+    # off (a local Bot API server). A 429's retry_after is honoured either way.
+    telegram_max_rate: float = Field(30.0, ge=0, le=1000, alias="DESKHAND_TELEGRAM_MAX_RATE")
     slack_bot_token: SecretStr | None = Field(None, alias="SLACK_BOT_TOKEN")
     slack_app_token: SecretStr | None = Field(None, alias="SLACK_APP_TOKEN")
     slack_signing_secret: SecretStr | None = Field(
@@ -107,6 +116,20 @@ class Settings(BaseSettings):
         if value is None or not value.strip():
             return None
         return normalize_database_url(value.strip())
+
+    @field_validator("digest_time")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        parse_clock(value)
+        return value.strip()
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        QuietHours.parse(value)
+        return value.strip()
 
     @field_validator("smtp_url")
     @classmethod
@@ -172,6 +195,15 @@ class Settings(BaseSettings):
     def sqlalchemy_url(self) -> str:
         """The async SQLAlchemy URL: ``DATABASE_URL`` or a SQLite file in the home folder."""
         return self.database_url or f"sqlite+aiosqlite:///{self.home / 'deskhand.db'}"
+
+    def attention_policy(self) -> AttentionPolicy:
+        """The batching, quiet-hours and digest policy these settings describe."""
+        return AttentionPolicy(
+            zone=ZoneInfo(self.timezone),
+            batch_minutes=self.batch_minutes,
+            digest_at=parse_clock(self.digest_time),
+            quiet=QuietHours.parse(self.quiet_hours) if self.quiet_hours else None,
+        )
 
     @property
     def llm_configured(self) -> bool:

@@ -211,13 +211,14 @@ class Digest(Base):
 
 
 class Schedule(Base):
-    """A workflow started on a schedule (cron expression in the operator's time zone)."""
+    """A workflow started on a schedule: a crontab in the operator's time zone, or once."""
 
     __tablename__ = "schedules"
 
     id: Mapped[str] = mapped_column(String(12), primary_key=True)
     workflow: Mapped[str] = mapped_column(String(60))
-    cron: Mapped[str] = mapped_column(String(120))
+    cron: Mapped[str | None] = mapped_column(String(120))
+    run_at: Mapped[datetime | None] = mapped_column()
     description: Mapped[str] = mapped_column(String(200))
     inputs: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_by: Mapped[str] = mapped_column(String(120))

@@ -11,6 +11,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 
+from bot.core.attention_commands import AttentionCommands
 from bot.core.messages import (
     ApprovalCard,
     ApprovalList,
@@ -31,7 +32,7 @@ from bot.core.messages import (
 from bot.core.operators import Operators
 from bot.core.parsing import key_values, split_command, words
 from graph.errors import AlreadyDecided, DeskhandError, InvalidInput, NotAllowed, NotFound
-from graph.runs import RunManager, RunReport
+from graph.runs import RunManager, RunReport, describe_decision
 from graph.workflows import lookup
 from memory.ids import normalize_approval_id, normalize_run_id
 
@@ -48,6 +49,11 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("/show <run>", "one run with its audit trail"),
     ("/cancel <run> [reason]", "stop a run and close its open approvals"),
     ("/resolve <run> sent|resend", "settle an email that may or may not have gone out"),
+    ("/digest", "the digest now: exceptions, waiting, done, next"),
+    ("/snooze <id> <duration>", "keep a request out of batches, e.g. 2h or 1d"),
+    ('/schedule <workflow> "every monday 9:00" key=value ...', "run a workflow on a schedule"),
+    ("/schedules", "what runs on its own"),
+    ("/unschedule <id>", "stop a schedule"),
 )
 
 Handler = Callable[[Inbound, str], Awaitable[tuple[Reply, ...]]]
@@ -56,8 +62,16 @@ Handler = Callable[[Inbound, str], Awaitable[tuple[Reply, ...]]]
 class Core:
     """Parses commands, checks who may act, calls the run manager, returns replies."""
 
-    def __init__(self, *, manager: RunManager, operators: Operators, max_chars: int) -> None:
+    def __init__(
+        self,
+        *,
+        manager: RunManager,
+        operators: Operators,
+        max_chars: int,
+        attention: AttentionCommands | None = None,
+    ) -> None:
         self._manager = manager
+        self._attention = attention
         self._operators = operators
         self._max_chars = max_chars
         self._listeners: list[Callable[[], None]] = []
@@ -74,6 +88,8 @@ class Core:
             "cancel": self._cancel,
             "resolve": self._resolve,
         }
+        if attention is not None:
+            self._handlers.update(attention.handlers())
 
     @property
     def manager(self) -> RunManager:
@@ -125,6 +141,41 @@ class Core:
                 refused=True,
                 error_ref=ref,
             )
+
+    async def check(self, inbound: Inbound, approval_id: str | None = None) -> Response:
+        """Look at the approval a button press is about, without acting on it; never raises.
+
+        Lets a front-end answer a tap at once and decide afterwards. Refused (and logged,
+        as :meth:`handle` would) when the user is not an operator, the approval is unknown,
+        or ``inbound.action`` would decide one that is no longer pending; otherwise one
+        ApprovalCard showing the approval as it is now. ``approval_id`` names the approval
+        when the press decides nothing (``inbound.action`` is None, e.g. "show more").
+        """
+        try:
+            if not self._operators.allows(inbound.user):
+                return await self._refuse(inbound)
+            raw = inbound.action.approval_id if inbound.action else (approval_id or "")
+            clean = normalize_approval_id(raw)
+            if clean is None:
+                raise NotFound(f"\u201c{raw[:20]}\u201d is not an approval id.")
+            approval = await self._manager.get_approval(clean)
+            if inbound.action is not None and approval.status != "pending":
+                decided = describe_decision(approval)
+                await self._manager.refused(
+                    actor=inbound.user.actor, approval=approval, why=f"already {decided}"
+                )
+                raise AlreadyDecided(f"Approval {clean} was already {decided}.", approval=approval)
+            return Response((ApprovalCard(ApprovalView.of(approval)),))
+        except AlreadyDecided as exc:
+            card = ApprovalCard(ApprovalView.of(exc.approval))
+            return Response((Text(str(exc), "warn"), card), refused=True)
+        except DeskhandError as exc:
+            return Response((Text(str(exc), "warn"),), refused=True)
+        except Exception:
+            ref = secrets.token_hex(4)
+            log.exception("check failed", extra={"ref": ref, "actor": inbound.user.actor})
+            text = f"Something went wrong on my side (ref {ref}); the details are in the log."
+            return Response((Text(text, "error"),), refused=True, error_ref=ref)
 
     async def _refuse(self, inbound: Inbound) -> Response:
         user = inbound.user
@@ -241,6 +292,10 @@ class Core:
         )
 
     async def _decide(self, inbound: Inbound, action: ButtonAction) -> tuple[Reply, ...]:
+        if action.verb == "approve_all":
+            if self._attention is None:
+                raise NotFound("Digests are not available here.")
+            return await self._attention.approve_all_low(inbound, action.approval_id[:60])
         approval_id = normalize_approval_id(action.approval_id)
         if approval_id is None:
             raise NotFound(

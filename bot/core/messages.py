@@ -6,13 +6,13 @@ Replies carry plain data (views), never ORM rows, so renderers stay pure functio
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Literal
 
-from graph.runs import describe_decision
-from memory.models import Approval, Event, OutboundMessage, Run
+from bot.core.views import ApprovalView, BatchView, DigestView, EventView, RunView
+from memory.models import OutboundMessage
 
-Verb = Literal["approve", "reject", "edit"]
+# "approve_all" carries a digest key instead of an approval id.
+Verb = Literal["approve", "reject", "edit", "approve_all"]
 Tone = Literal["info", "ok", "warn", "error"]
 
 
@@ -52,119 +52,6 @@ class Inbound:
     user: User
     text: str | None = None
     action: ButtonAction | None = None
-
-
-@dataclass(frozen=True)
-class ApprovalView:
-    """An approval as a card shows it."""
-
-    id: str
-    run_id: str
-    workflow: str
-    title: str
-    summary: str
-    preview: dict[str, Any]
-    risk: str
-    actions: tuple[str, ...]
-    status: str
-    requested_at: datetime
-    expires_at: datetime | None
-    decided_text: str | None
-    reason: str | None
-
-    @classmethod
-    def of(cls, row: Approval) -> ApprovalView:
-        """Build the view from an inbox row."""
-        decision = row.decision or {}
-        return cls(
-            id=row.id,
-            run_id=row.run_id,
-            workflow=row.workflow,
-            title=row.title,
-            summary=row.summary,
-            preview=dict(row.preview),
-            risk=row.risk,
-            actions=tuple(row.allowed_actions.get("actions", ())),
-            status=row.status,
-            requested_at=row.requested_at,
-            expires_at=row.expires_at,
-            decided_text=None if row.status == "pending" else describe_decision(row),
-            reason=decision.get("reason"),
-        )
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form (``--json``)."""
-        return {
-            "id": self.id,
-            "run_id": self.run_id,
-            "workflow": self.workflow,
-            "title": self.title,
-            "summary": self.summary,
-            "preview": self.preview,
-            "risk": self.risk,
-            "actions": list(self.actions),
-            "status": self.status,
-            "requested_at": self.requested_at.isoformat(),
-            "expires_at": self.expires_at.isoformat() if self.expires_at else None,
-            "decided": self.decided_text,
-            "reason": self.reason,
-        }
-
-
-@dataclass(frozen=True)
-class RunView:
-    """A run as lists and details show it."""
-
-    id: str
-    workflow: str
-    status: str
-    outcome: str | None
-    detail: str | None
-    started_by: str
-    created_at: datetime
-    updated_at: datetime
-
-    @classmethod
-    def of(cls, row: Run) -> RunView:
-        """Build the view from a run row."""
-        return cls(
-            row.id,
-            row.workflow,
-            row.status,
-            row.outcome,
-            row.detail,
-            row.started_by,
-            row.created_at,
-            row.updated_at,
-        )
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form (``--json``)."""
-        return {
-            "id": self.id,
-            "workflow": self.workflow,
-            "status": self.status,
-            "outcome": self.outcome,
-            "detail": self.detail,
-            "started_by": self.started_by,
-            "created_at": self.created_at.isoformat(),
-            "updated_at": self.updated_at.isoformat(),
-        }
-
-
-@dataclass(frozen=True)
-class EventView:
-    """One audit-log line."""
-
-    at: datetime
-    actor: str
-    kind: str
-    summary: str
-
-    @classmethod
-    def of(cls, row: Event) -> EventView:
-        """Build the view from an event row."""
-        return cls(row.at, row.actor, row.kind, row.summary)
 
 
 # -- replies -------------------------------------------------------------------------------
@@ -238,7 +125,16 @@ class Help:
 
 
 Reply = (
-    Text | ApprovalCard | DecisionNotice | RunStarted | ApprovalList | RunList | RunDetails | Help
+    Text
+    | ApprovalCard
+    | DecisionNotice
+    | RunStarted
+    | ApprovalList
+    | RunList
+    | RunDetails
+    | Help
+    | DigestView
+    | BatchView
 )
 
 
@@ -250,3 +146,27 @@ class Response:
     refused: bool = False
     error_ref: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+__all__ = [
+    "ApprovalCard",
+    "ApprovalList",
+    "ApprovalView",
+    "BatchView",
+    "ButtonAction",
+    "DecisionNotice",
+    "DigestView",
+    "EventView",
+    "Help",
+    "Inbound",
+    "Reply",
+    "Response",
+    "RunDetails",
+    "RunList",
+    "RunStarted",
+    "RunView",
+    "Text",
+    "Tone",
+    "User",
+    "Verb",
+]

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import datetime
 from typing import Any
 
 from bot.core.messages import (
     ApprovalCard,
     ApprovalList,
+    BatchView,
     DecisionNotice,
+    DigestView,
     Help,
     Reply,
     Response,
@@ -43,6 +47,8 @@ def to_data(reply: Reply) -> Any:
                 ],
                 "sent": list(sent),
             }
+        case DigestView() | BatchView():
+            return _plain(dataclasses.asdict(reply))
         case Help(commands=commands, workflows=workflows):
             return {"commands": [c for c, _ in commands], "workflows": [w for w, _, _ in workflows]}
     raise TypeError(f"no JSON rendering for {type(reply).__name__}")
@@ -63,3 +69,13 @@ def response_data(response: Response) -> Any:
         cards = [to_data(r) for r in rest if isinstance(r, ApprovalCard)]
         data["approval"] = cards[0] if cards else None
     return data
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value

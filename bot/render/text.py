@@ -9,7 +9,9 @@ from bot.core.messages import (
     ApprovalCard,
     ApprovalList,
     ApprovalView,
+    BatchView,
     DecisionNotice,
+    DigestView,
     Help,
     Reply,
     RunDetails,
@@ -162,4 +164,71 @@ def _(reply: Help, now: datetime) -> str:
     lines.append("Workflows:")
     for name, usage, description in reply.workflows:
         lines.append(f"  {name}: {description}\n    {usage}")
+    return "\n".join(lines)
+
+
+@_render.register
+def _(reply: DigestView, now: datetime) -> str:
+    if reply.empty:
+        return (
+            "Digest: a quiet day \u2014 nothing failed, nothing waits, nothing new since "
+            f"{reply.period_start:%a %H:%M} UTC."
+        )
+    lines = [f"Digest ({reply.period_start:%a %H:%M} \u2192 {reply.period_end:%a %H:%M} UTC)"]
+    if reply.failed_total or reply.in_doubt_total:
+        lines.append("Needs attention:")
+        lines += [
+            f"  \u2718 run {r.id} ({r.workflow}) failed: {r.detail or r.outcome}"
+            for r in reply.failed
+        ]
+        lines += [
+            f"  ? email to {d.to} \u201c{d.subject}\u201d may not have gone out: "
+            f"/resolve {d.run_id} sent|resend"
+            for d in reply.in_doubt
+        ]
+        hidden = reply.failed_total + reply.in_doubt_total - len(reply.failed) - len(reply.in_doubt)
+        if hidden:
+            lines.append(f"  \u2026 and {hidden} more")
+    if reply.waiting_total:
+        lines.append(f"Waiting for you ({reply.waiting_total}, oldest first):")
+        for view in reply.waiting:
+            expiry = f", expires {view.expires_at:%a %H:%M}" if view.expires_at else ""
+            lines.append(
+                f"  {view.id}  {view.risk:<6} {age(view.requested_at, now):>4}{expiry}  "
+                f"{view.title} \u2014 {view.summary}"
+            )
+        if reply.waiting_total > len(reply.waiting):
+            lines.append(f"  \u2026 and {reply.waiting_total - len(reply.waiting)} more: /pending")
+        if reply.low_risk_ids:
+            lines.append(
+                f"  Approve all {len(reply.low_risk_ids)} low-risk ones shown: "
+                f"/approvelow {reply.key}"
+            )
+    if reply.completed_total:
+        lines.append(f"Done since the last digest ({reply.completed_total}):")
+        lines += [
+            f"  {r.id}  {r.workflow:<11} {r.status}: {r.detail or ''}".rstrip()
+            for r in reply.completed
+        ]
+        if reply.completed_total > len(reply.completed):
+            lines.append(f"  \u2026 and {reply.completed_total - len(reply.completed)} more: /runs")
+    if reply.scheduled:
+        lines.append("Next:")
+        lines += [f"  {item.at:%a %d %b %H:%M} UTC  {item.what}" for item in reply.scheduled]
+    return "\n".join(lines)
+
+
+@_render.register
+def _(reply: BatchView, now: datetime) -> str:
+    lines = []
+    if reply.new:
+        lines.append(f"{len(reply.new)} request(s) since the last batch:")
+        lines += [f"  {v.id}  {v.risk:<6} {v.title} \u2014 {v.summary}" for v in reply.new]
+    if reply.reminders:
+        lines.append("Still waiting (reminder):")
+        lines += [
+            f"  {v.id}  {v.risk:<6} {age(v.requested_at, now):>4}  {v.title}"
+            for v in reply.reminders
+        ]
+    lines.append("Approve with /approve <id>, reject with /reject <id> [reason].")
     return "\n".join(lines)

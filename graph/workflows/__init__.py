@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from graph.spec import WorkflowSpec
-from graph.workflows import onboarding
+from graph.workflows import checkin, onboarding, update_contact
 
 
 def available() -> dict[str, WorkflowSpec]:
     """Return every workflow spec keyed by name (aliases resolve via :func:`lookup`)."""
-    return {spec.name: spec for spec in (onboarding.SPEC,)}
+    return {spec.name: spec for spec in (onboarding.SPEC, checkin.SPEC, update_contact.SPEC)}
 
 
 def lookup(specs: dict[str, WorkflowSpec], name: str) -> WorkflowSpec | None:

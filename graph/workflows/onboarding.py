@@ -1,6 +1,7 @@
-"""Client onboarding: save the contact, draft a welcome email, ask, send.
+"""Client onboarding: save the contact, draft a welcome email, ask, send, plan a check-in.
 
-upsert_contact -> draft -> approve (gate) -> send | revise -> approve | rejected
+upsert_contact -> draft -> approve (gate) -> send -> schedule_checkin
+                                           | revise -> approve | rejected
 """
 
 from __future__ import annotations
@@ -9,17 +10,18 @@ from datetime import timedelta
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.graph import END, START, StateGraph
+from langgraph.graph import StateGraph
 
 from graph.deps import WorkflowDeps
-from graph.gate import GateConfig, approval_gate
-from graph.nodes.email import after_gate, describe_email, draft_email, rejected, revise, send_email
 from graph.spec import Field, WorkflowSpec, email_address, one_line, text_block
 from graph.state import EmailWorkflowState
-from memory import events, records
+from graph.workflows.email_flow import EmailFlow, build_email_flow
+from memory import events, records, schedules
+from memory.models import Schedule, utcnow
 
 NAME = "onboarding"
-VERSION = "1"
+VERSION = "2"
+CHECKIN_AFTER = timedelta(days=3)
 
 
 def _upsert_contact(deps: WorkflowDeps) -> Any:
@@ -52,47 +54,56 @@ def _upsert_contact(deps: WorkflowDeps) -> Any:
     return upsert_contact
 
 
+def _schedule_checkin(deps: WorkflowDeps) -> Any:
+    async def schedule_checkin(state: EmailWorkflowState, config: RunnableConfig) -> dict[str, Any]:
+        """After the welcome went out, plan a check-in email in three days (once per run)."""
+        if state.get("outcome") != "sent":
+            return {}
+        run_id = config["configurable"]["thread_id"]
+        # Derived from the run, so a re-run of this node finds the schedule it made.
+        schedule_id = "F" + run_id[1:].upper()
+        inputs = state["inputs"]
+        async with deps.sessions.begin() as session:
+            if await schedules.get(session, schedule_id=schedule_id) is None:
+                session.add(
+                    Schedule(
+                        id=schedule_id,
+                        workflow="checkin",
+                        cron=None,
+                        run_at=utcnow() + CHECKIN_AFTER,
+                        description="3 days after welcome",
+                        inputs={"name": inputs["name"], "email": inputs["email"]},
+                        created_by=f"run:{run_id}",
+                    )
+                )
+                await events.append(
+                    session,
+                    actor=f"workflow:{NAME}",
+                    kind="schedule.created",
+                    summary=f"Check-in with {inputs['email']} planned in 3 days",
+                    run_id=run_id,
+                    workflow=NAME,
+                    workflow_version=VERSION,
+                    data={"schedule_id": schedule_id},
+                )
+        return {}
+
+    return schedule_checkin
+
+
 def build_onboarding(*, deps: WorkflowDeps) -> StateGraph[Any]:
     """Build (not compile) the onboarding graph."""
-    step = "send_welcome"
-    graph: StateGraph[Any] = StateGraph(EmailWorkflowState)
-    graph.add_node("upsert_contact", _upsert_contact(deps))
-    graph.add_node(
-        "draft",
-        draft_email(
-            deps=deps,
-            workflow=NAME,
-            version=VERSION,
-            purpose="welcome",
-            recipient=lambda s: s["inputs"]["email"],
-        ),
+    flow = EmailFlow(
+        name=NAME,
+        version=VERSION,
+        purpose="welcome",
+        step="send_welcome",
+        title="Send welcome email",
+        risk="high",
+        prelude=(("upsert_contact", _upsert_contact(deps)),),
+        after_send=("schedule_checkin", _schedule_checkin(deps)),
     )
-    graph.add_node(
-        "approve",
-        approval_gate(
-            deps=deps,
-            gate=GateConfig(
-                workflow=NAME,
-                version=VERSION,
-                step=step,
-                risk="high",
-                remind_after=timedelta(days=1),
-                expires_after=timedelta(days=7),
-            ),
-            describe=describe_email("Send welcome email"),
-        ),
-    )
-    graph.add_node("revise", revise)
-    graph.add_node("send", send_email(deps=deps, workflow=NAME, version=VERSION, step=step))
-    graph.add_node("rejected", rejected(deps=deps, workflow=NAME, version=VERSION))
-    graph.add_edge(START, "upsert_contact")
-    graph.add_edge("upsert_contact", "draft")
-    graph.add_edge("draft", "approve")
-    graph.add_conditional_edges("approve", after_gate)
-    graph.add_edge("revise", "approve")
-    graph.add_edge("send", END)
-    graph.add_edge("rejected", END)
-    return graph
+    return build_email_flow(flow, deps=deps)
 
 
 EMAIL_FIELDS = (

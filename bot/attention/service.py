@@ -1,0 +1,210 @@
+"""The attention service: expiry, batches, reminders and the daily digest, per tick.
+
+The scheduler calls :meth:`Attention.tick` every minute with the real time; tests call it
+with simulated times. Every send is claimed in the database first, so several replicas
+(or a restart in the middle of a window) never send the same batch or digest twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from bot.attention.digest import assemble
+from bot.attention.policy import AttentionPolicy
+from bot.attention.schedules import Schedules
+from bot.core.delivery import Notifier
+from bot.core.views import ApprovalView, BatchView, DigestView, ScheduledItem
+from graph.runs import RunManager
+from memory import approvals, deliveries, events, jobs
+from memory.db import Sessions
+from memory.models import Approval
+
+log = logging.getLogger(__name__)
+
+HELD_RISKS = ("low", "medium")
+# Without any earlier digest, only a tick within this long after digest time sends one:
+# a fresh install at 15:00 should not open with a "catch-up" digest.
+FIRST_DIGEST_GRACE = timedelta(hours=1)
+
+
+class AttentionNotifier(Notifier, Protocol):
+    """A chat channel that can also show batches and digests."""
+
+    async def post_batch(self, view: BatchView) -> None:
+        """Post one message holding the batch."""
+        ...
+
+    async def post_digest(self, view: DigestView) -> None:
+        """Post the digest (one message, or a first page plus "N more")."""
+        ...
+
+
+@dataclass(frozen=True)
+class TickReport:
+    """What one tick did."""
+
+    expired: int = 0
+    batches: int = 0
+    digests: int = 0
+    reminded: int = 0
+
+
+def _awake(approval: Approval, now: datetime) -> bool:
+    return approval.snoozed_until is None or approval.snoozed_until <= now
+
+
+class Attention:
+    """Decides what reaches the operator, and when."""
+
+    def __init__(
+        self,
+        *,
+        manager: RunManager,
+        sessions: Sessions,
+        policy: AttentionPolicy,
+        notifiers: Sequence[AttentionNotifier],
+        instance: str = "deskhand",
+        schedules: Schedules | None = None,
+    ) -> None:
+        self._manager = manager
+        self._sessions = sessions
+        self._policy = policy
+        self._notifiers = list(notifiers)
+        self._instance = instance
+        self._schedules = schedules
+
+    @property
+    def policy(self) -> AttentionPolicy:
+        """The policy in force."""
+        return self._policy
+
+    def add_notifier(self, notifier: AttentionNotifier) -> None:
+        """Deliver batches and digests to another channel from now on."""
+        self._notifiers.append(notifier)
+
+    async def tick(self, now: datetime) -> TickReport:
+        """Expire what is due, send the batch and the digest when their time has come."""
+        expired = len(await self._manager.expire_due(now=now))
+        if self._schedules is not None:
+            await self._schedules.fire_due_once(now)
+        batches = reminded = 0
+        if not self._policy.is_quiet(now):
+            batches, reminded = await self._batches(now)
+        digests = await self._daily_digest(now)
+        return TickReport(expired=expired, batches=batches, digests=digests, reminded=reminded)
+
+    async def _batches(self, now: datetime) -> tuple[int, int]:
+        window = self._policy.batch_window(now).isoformat()
+        async with self._sessions() as session:
+            due = await approvals.reminders_due(session, now=now)
+        sent = 0
+        for notifier in self._notifiers:
+            async with self._sessions.begin() as session:
+                won = await jobs.claim(
+                    session,
+                    job_id=f"batch:{notifier.channel}",
+                    fire_key=window,
+                    by=self._instance,
+                )
+            if not won:
+                continue
+            new = await self._claim_held(notifier.channel, now)
+            fresh_ids = {a.id for a in new}
+            view = BatchView(
+                key=f"batch:{window}",
+                new=tuple(ApprovalView.of(a) for a in new),
+                reminders=tuple(ApprovalView.of(a) for a in due if a.id not in fresh_ids),
+            )
+            if view.empty:
+                continue
+            await notifier.post_batch(view)
+            sent += 1
+        reminded = await self._mark_reminded(due, now) if sent else 0
+        return sent, reminded
+
+    async def _claim_held(self, channel: str, now: datetime) -> list[Approval]:
+        async with self._sessions() as session:
+            held = await deliveries.undelivered(
+                session, channel=channel, risks=HELD_RISKS, limit=200
+            )
+        claimed = []
+        for approval in held:
+            if not _awake(approval, now):
+                continue
+            async with self._sessions.begin() as session:
+                if await deliveries.claim(session, approval_id=approval.id, channel=channel):
+                    claimed.append(approval)
+        return claimed
+
+    async def _mark_reminded(self, due: Sequence[Approval], now: datetime) -> int:
+        count = 0
+        for approval in due:
+            async with self._sessions.begin() as session:
+                if await approvals.mark_reminded(session, approval_id=approval.id, now=now):
+                    count += 1
+                    await events.append(
+                        session,
+                        actor="system:attention",
+                        kind="approval.reminded",
+                        summary=f"Reminded about approval {approval.id}",
+                        run_id=approval.run_id,
+                        approval_id=approval.id,
+                    )
+        return count
+
+    async def _daily_digest(self, now: datetime) -> int:
+        scheduled_at = self._policy.last_digest_time(now)
+        async with self._sessions() as session:
+            last_end = await jobs.last_digest_end(session)
+        if last_end is None and now - scheduled_at > FIRST_DIGEST_GRACE:
+            return 0
+        if last_end is not None and last_end >= scheduled_at:
+            return 0
+        view = await self.digest(now, key=self._policy.digest_key(now), record=True)
+        return 0 if view is None else 1
+
+    async def digest(self, now: datetime, *, key: str, record: bool) -> DigestView | None:
+        """Assemble the digest since the last one and send it to every channel.
+
+        With ``record`` it is the daily digest: claimed under ``key`` (so it goes out once
+        however many replicas or restarts) and the next one starts where it ends. None
+        when another replica had already sent it.
+        """
+        async with self._sessions.begin() as session:
+            last_end = await jobs.last_digest_end(session)
+            start = last_end or now - timedelta(days=1)
+            view = await assemble(
+                session, key=key, period_start=start, now=now, scheduled=await self._upcoming(now)
+            )
+            summary = {"low_risk_ids": list(view.low_risk_ids), "waiting": view.waiting_total}
+            if record:
+                if not await jobs.claim_digest(
+                    session, key=key, period_start=start, period_end=now, summary=summary
+                ):
+                    return None
+            else:
+                # Kept so its "Approve all low-risk" button can find the items it showed.
+                await jobs.claim_digest(
+                    session, key=key, period_start=start, period_end=now, summary=summary
+                )
+        for notifier in self._notifiers if record else ():
+            await self._claim_shown(notifier.channel, view)
+            try:
+                await notifier.post_digest(view)
+            except Exception:
+                log.exception("digest not delivered", extra={"channel": notifier.channel})
+        return view
+
+    async def _claim_shown(self, channel: str, view: DigestView) -> None:
+        async with self._sessions.begin() as session:
+            for item in view.waiting:
+                await deliveries.claim(session, approval_id=item.id, channel=channel)
+
+    async def _upcoming(self, now: datetime) -> tuple[ScheduledItem, ...]:
+        digest = ScheduledItem(self._policy.next_digest_time(now), "next digest")
+        planned = await self._schedules.upcoming(now) if self._schedules else ()
+        return tuple(sorted((digest, *planned), key=lambda item: item.at))

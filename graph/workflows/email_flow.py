@@ -1,0 +1,87 @@
+"""The shape every "draft an email, ask, send it" workflow shares, built from parameters.
+
+[prelude...] -> draft -> approve (gate) -> send -> [after_send] | revise -> approve | rejected
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from langgraph.graph import END, START, StateGraph
+
+from graph.deps import WorkflowDeps
+from graph.gate import GateConfig, Node, approval_gate
+from graph.nodes.email import after_gate, describe_email, draft_email, rejected, revise, send_email
+from graph.state import EmailWorkflowState
+
+
+@dataclass(frozen=True)
+class EmailFlow:
+    """The parameters that make one email workflow differ from another."""
+
+    name: str
+    version: str
+    purpose: str
+    step: str
+    title: str
+    risk: str
+    remind_after: timedelta | None = timedelta(days=1)
+    expires_after: timedelta | None = timedelta(days=7)
+    prelude: Sequence[tuple[str, Node]] = field(default_factory=tuple)
+    after_send: tuple[str, Node] | None = None
+
+
+def build_email_flow(flow: EmailFlow, *, deps: WorkflowDeps) -> StateGraph[Any]:
+    """Build (not compile) the graph for ``flow``."""
+    graph: StateGraph[Any] = StateGraph(EmailWorkflowState)
+    previous = START
+    for name, node in flow.prelude:
+        graph.add_node(name, node)
+        graph.add_edge(previous, name)
+        previous = name
+    graph.add_node(
+        "draft",
+        draft_email(
+            deps=deps,
+            workflow=flow.name,
+            version=flow.version,
+            purpose=flow.purpose,
+            recipient=lambda s: s["inputs"]["email"],
+        ),
+    )
+    graph.add_node(
+        "approve",
+        approval_gate(
+            deps=deps,
+            gate=GateConfig(
+                workflow=flow.name,
+                version=flow.version,
+                step=flow.step,
+                risk=flow.risk,
+                remind_after=flow.remind_after,
+                expires_after=flow.expires_after,
+            ),
+            describe=describe_email(flow.title),
+        ),
+    )
+    graph.add_node("revise", revise)
+    graph.add_node(
+        "send", send_email(deps=deps, workflow=flow.name, version=flow.version, step=flow.step)
+    )
+    graph.add_node("rejected", rejected(deps=deps, workflow=flow.name, version=flow.version))
+    graph.add_edge(previous, "draft")
+    graph.add_edge("draft", "approve")
+    graph.add_conditional_edges("approve", after_gate)
+    graph.add_edge("revise", "approve")
+    if flow.after_send is not None:
+        name, node = flow.after_send
+        graph.add_node(name, node)
+        graph.add_edge("send", name)
+        graph.add_edge(name, END)
+    else:
+        graph.add_edge("send", END)
+    graph.add_edge("rejected", END)
+    return graph

@@ -1,0 +1,70 @@
+"""Claims for scheduled work: each firing runs once, whichever replica claims it first."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from memory.models import Digest, JobClaim
+
+
+async def claim(session: AsyncSession, *, job_id: str, fire_key: str, by: str) -> bool:
+    """Claim one firing of a job.
+
+    Args:
+        session: the session; the caller commits.
+        job_id: the job, e.g. ``batch:telegram`` or ``schedule:S1``.
+        fire_key: the firing, e.g. the window start or the scheduled time.
+        by: which replica claims (for the record).
+
+    Returns:
+        True for the first claimant only.
+    """
+    try:
+        async with session.begin_nested():
+            session.add(JobClaim(job_id=job_id, fire_key=fire_key, claimed_by=by))
+    except IntegrityError:
+        return False
+    return True
+
+
+async def claim_digest(
+    session: AsyncSession,
+    *,
+    key: str,
+    period_start: datetime,
+    period_end: datetime,
+    summary: dict[str, Any],
+) -> bool:
+    """Record the digest ``key`` unless one with that key went out already.
+
+    Returns:
+        True for the one caller that should send it.
+    """
+    try:
+        async with session.begin_nested():
+            session.add(
+                Digest(
+                    fire_key=key, period_start=period_start, period_end=period_end, summary=summary
+                )
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+async def last_digest_end(session: AsyncSession) -> datetime | None:
+    """When the previous daily digest's period ended (None before the first one)."""
+    return await session.scalar(
+        select(func.max(Digest.period_end)).where(Digest.fire_key.like("digest:%"))
+    )
+
+
+async def digest_items(session: AsyncSession, *, key: str) -> list[str]:
+    """The low-risk approval ids a digest offered to approve in one go."""
+    digest = await session.scalar(select(Digest).where(Digest.fire_key == key))
+    return list(digest.summary.get("low_risk_ids", [])) if digest else []

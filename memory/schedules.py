@@ -1,0 +1,85 @@
+"""Scheduled workflows: the source of truth the scheduler's job store mirrors."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from memory.ids import new_id
+from memory.models import Schedule
+
+
+async def create(
+    session: AsyncSession,
+    *,
+    workflow: str,
+    description: str,
+    inputs: dict[str, Any],
+    created_by: str,
+    cron: str | None = None,
+    run_at: datetime | None = None,
+) -> Schedule:
+    """Add a schedule: a crontab (repeating) or ``run_at`` (once).
+
+    Args:
+        session: the session; the caller commits.
+        workflow: the workflow to start.
+        description: how the operator said it ("every monday 9:00").
+        inputs: the validated workflow inputs.
+        created_by: who scheduled it (a person, or ``run:<id>`` for a follow-up).
+        cron: a 5-field crontab in the operator's time zone.
+        run_at: when to run once.
+
+    Returns:
+        The new schedule.
+    """
+    if (cron is None) == (run_at is None):
+        raise ValueError("give exactly one of cron and run_at")
+    schedule = Schedule(
+        id="S" + new_id(4),
+        workflow=workflow,
+        cron=cron,
+        run_at=run_at,
+        description=description,
+        inputs=inputs,
+        created_by=created_by,
+    )
+    session.add(schedule)
+    await session.flush()
+    return schedule
+
+
+async def get(session: AsyncSession, *, schedule_id: str) -> Schedule | None:
+    """Return one schedule, or None."""
+    return await session.get(Schedule, schedule_id, populate_existing=True)
+
+
+async def active(session: AsyncSession) -> Sequence[Schedule]:
+    """Every active schedule, oldest first."""
+    result = await session.scalars(
+        select(Schedule).where(Schedule.active.is_(True)).order_by(Schedule.created_at)
+    )
+    return result.all()
+
+
+async def due_once(session: AsyncSession, *, now: datetime) -> Sequence[Schedule]:
+    """Active one-off schedules whose time has come."""
+    result = await session.scalars(
+        select(Schedule).where(Schedule.active.is_(True), Schedule.run_at <= now)
+    )
+    return result.all()
+
+
+async def deactivate(session: AsyncSession, *, schedule_id: str) -> bool:
+    """Stop a schedule; True when it was active."""
+    result = await session.execute(
+        update(Schedule)
+        .where(Schedule.id == schedule_id, Schedule.active.is_(True))
+        .values(active=False)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
