@@ -1,0 +1,300 @@
+"""Digest benchmark: assemble and render with 10,000 pending approvals and 100,000 events.
+
+    python -m bench.digest [--approvals 10000] [--events 100000] [--backend sqlite|postgres|both]
+
+Prints a table: assembly (database) and rendering times, p50/p95/max over repeated runs,
+on SQLite and PostgreSQL; then how many proactive messages a simulated day of 50 requests
+produces under a few batch settings. Target: assemble + render under 200 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert
+
+from bot.attention.digest import assemble
+from bot.attention.policy import AttentionPolicy, QuietHours
+from bot.attention.service import Attention
+from bot.core.delivery import Dispatcher
+from bot.render.text import render
+from bot.runtime import Runtime, open_runtime
+from bot.settings import Settings
+from memory.models import Approval, Event, Run
+
+NOW = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
+TARGET_MS = 200.0
+
+
+@asynccontextmanager
+async def backend(name: str) -> AsyncIterator[str]:
+    """Yield a database URL for ``name`` (a temp SQLite file or a pgserver database)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        if name == "sqlite":
+            yield f"sqlite:///{tmp}/bench.db"
+            return
+        import pgserver
+
+        server = pgserver.get_server(Path(tmp) / "pg", cleanup_mode="stop")
+        try:
+            server.psql("CREATE DATABASE bench;")
+            base = server.get_uri().split("?")
+            yield base[0].rsplit("/", 1)[0] + "/bench?" + base[1]
+        finally:
+            server.cleanup()
+
+
+async def seed(rt: Runtime, *, approvals: int, events: int) -> None:
+    """Bulk-insert runs, pending approvals, finished runs and events."""
+    rng = random.Random(1)
+    risks = ("low", "medium", "high")
+    async with rt.engine.begin() as conn:
+        for start in range(0, approvals, 2000):
+            chunk = range(start, min(start + 2000, approvals))
+            await conn.execute(
+                insert(Run),
+                [
+                    {
+                        "id": f"r{i:08d}",
+                        "workflow": "onboarding",
+                        "workflow_version": "1",
+                        "status": "waiting",
+                        "inputs": {},
+                        "started_by": "bench",
+                        "created_at": NOW - timedelta(minutes=i),
+                        "updated_at": NOW,
+                    }
+                    for i in chunk
+                ],
+            )
+            await conn.execute(
+                insert(Approval),
+                [
+                    {
+                        "id": f"A{i:07d}",
+                        "run_id": f"r{i:08d}",
+                        "gate_key": "g:0",
+                        "workflow": "onboarding",
+                        "step": "send",
+                        "title": f"Request {i}",
+                        "summary": "Send an email",
+                        "preview": {
+                            "kind": "email",
+                            "to": "x@y.z",
+                            "subject": "Hi",
+                            "body": "Hello",
+                        },
+                        "risk": risks[i % 3],
+                        "allowed_actions": {"actions": ["approve", "reject"]},
+                        "status": "pending",
+                        "requested_at": NOW - timedelta(minutes=i),
+                        "on_expiry": "reject",
+                    }
+                    for i in chunk
+                ],
+            )
+        done = [
+            {
+                "id": f"d{i:08d}",
+                "workflow": "onboarding",
+                "workflow_version": "1",
+                "status": ("completed", "failed", "rejected")[i % 3],
+                "inputs": {},
+                "started_by": "bench",
+                "detail": "done",
+                "created_at": NOW - timedelta(hours=rng.randrange(1, 72)),
+                "updated_at": NOW - timedelta(hours=rng.randrange(1, 72)),
+            }
+            for i in range(2000)
+        ]
+        await conn.execute(insert(Run), done)
+        for start in range(0, events, 5000):
+            await conn.execute(
+                insert(Event),
+                [
+                    {
+                        "actor": "bench",
+                        "kind": ("run.started", "approval.requested", "approval.decided")[i % 3],
+                        "summary": f"event {i}",
+                        "run_id": f"r{i % approvals:08d}",
+                        "data": {},
+                        "at": NOW - timedelta(seconds=i),
+                    }
+                    for i in range(start, min(start + 5000, events))
+                ],
+            )
+
+
+async def time_digest(rt: Runtime, repeats: int) -> tuple[list[float], list[float], int]:
+    """Assemble and render ``repeats`` times; return ms lists and the text length."""
+    assemble_ms, render_ms, length = [], [], 0
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        async with rt.sessions() as session:
+            view = await assemble(
+                session, key="bench", period_start=NOW - timedelta(days=1), now=NOW
+            )
+        t1 = time.perf_counter()
+        text = render(view, now=NOW)
+        t2 = time.perf_counter()
+        assemble_ms.append((t1 - t0) * 1000)
+        render_ms.append((t2 - t1) * 1000)
+        length = len(text)
+    return assemble_ms, render_ms, length
+
+
+class CountingNotifier:
+    """Counts proactive messages by kind."""
+
+    channel = "bench"
+
+    def __init__(self) -> None:
+        self.counts = {"card": 0, "batch": 0, "digest": 0}
+
+    async def post_approval(self, view: object) -> None:
+        self.counts["card"] += 1
+
+    async def refresh_approval(self, view: object, ref: object) -> None:
+        return None
+
+    async def post_batch(self, view: object) -> None:
+        self.counts["batch"] += 1
+
+    async def post_digest(self, view: object) -> None:
+        self.counts["digest"] += 1
+
+
+async def simulated_day(url: str, home: Path, batch_minutes: int) -> dict[str, int]:
+    """50 requests over a working day (09:00-18:00), quiet 22:00-07:00; count messages."""
+    from memory import approvals, runs
+
+    settings = Settings(_env_file=None, DESKHAND_HOME=str(home), DATABASE_URL=url)  # type: ignore[call-arg]
+    policy = AttentionPolicy(
+        zone=ZoneInfo("UTC"), batch_minutes=batch_minutes, quiet=QuietHours.parse("22:00-07:00")
+    )
+    rng = random.Random(5)
+    start = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
+    plan = sorted(
+        (
+            start + timedelta(minutes=30 + rng.randrange(0, 9 * 60)),
+            ("high", "medium", "low", "low", "medium")[i % 5],
+        )
+        for i in range(50)
+    )
+    async with open_runtime(settings) as rt:
+        notifier = CountingNotifier()
+        attention = Attention(
+            manager=rt.manager,
+            sessions=rt.sessions,
+            policy=policy,
+            notifiers=[notifier],
+            instance="bench",
+        )  # type: ignore[list-item]
+        dispatcher = Dispatcher(
+            sessions=rt.sessions,
+            notifiers=[notifier],  # type: ignore[list-item]
+            risks=("high",),
+        )
+        await attention.tick(datetime(2026, 11, 23, 8, 0, tzinfo=UTC))  # day's first digest
+        notifier.counts = {"card": 0, "batch": 0, "digest": 0}
+        windows = {
+            policy.batch_window(start) + timedelta(minutes=m)
+            for m in range(0, 24 * 60 + batch_minutes, batch_minutes)
+        }
+        next_digest = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+        moments = sorted({w for w, _ in plan} | windows | {next_digest})
+        for now in moments:
+            while plan and plan[0][0] <= now:
+                _, risk = plan.pop(0)
+                async with rt.sessions.begin() as session:
+                    run = await runs.create(
+                        session,
+                        workflow="onboarding",
+                        workflow_version="b",
+                        inputs={},
+                        started_by="bench",
+                    )
+                    await approvals.create(
+                        session,
+                        run_id=run.id,
+                        gate_key="g",
+                        workflow="x",
+                        step="s",
+                        title="t",
+                        summary="s",
+                        preview={},
+                        risk=risk,
+                        allowed_actions=("approve",),
+                    )
+            await dispatcher.tick()
+            await attention.tick(now)
+        return notifier.counts
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--approvals", type=int, default=10_000)
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
+    args = parser.parse_args()
+    names = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
+    print(
+        f"Digest with {args.approvals:,} pending approvals and {args.events:,} events; "
+        f"{args.repeats} runs each (ms)"
+    )
+    print(f"{'backend':<10}{'part':<12}{'p50':>8}{'p95':>8}{'max':>8}  target")
+    failed = False
+    for name in names:
+        async with backend(name) as url:
+            with tempfile.TemporaryDirectory() as home:
+                settings = Settings(_env_file=None, DESKHAND_HOME=home, DATABASE_URL=url)  # type: ignore[call-arg]
+                async with open_runtime(settings) as rt:
+                    await seed(rt, approvals=args.approvals, events=args.events)
+                    await time_digest(rt, 3)  # warm caches and the query planner
+                    a_ms, r_ms, length = await time_digest(rt, args.repeats)
+            total = [a + r for a, r in zip(a_ms, r_ms, strict=True)]
+            for part, values in (("assemble", a_ms), ("render", r_ms), ("total", total)):
+                verdict = ""
+                if part == "total":
+                    ok = pct(values, 0.95) < TARGET_MS
+                    failed |= not ok
+                    verdict = f"{'PASS' if ok else 'FAIL'} p95 < {TARGET_MS:.0f}"
+                print(
+                    f"{name:<10}{part:<12}{statistics.median(values):>8.1f}"
+                    f"{pct(values, 0.95):>8.1f}{max(values):>8.1f}  {verdict}"
+                )
+            print(f"{'':<10}(rendered digest: {length:,} characters)")
+    print()
+    print("A working day of 50 requests (10 high), quiet hours 22:00-07:00, SQLite:")
+    print(
+        f"{'batch minutes':<15}{'high (at once)':>15}{'batches':>9}{'digests':>9}{'other msgs':>12}"
+    )
+    for minutes in (60, 180, 360):
+        with tempfile.TemporaryDirectory() as home:
+            counts = await simulated_day(f"sqlite:///{home}/day.db", Path(home), minutes)
+        other = counts["batch"] + counts["digest"]
+        print(
+            f"{minutes:<15}{counts['card']:>15}{counts['batch']:>9}{counts['digest']:>9}{other:>12}"
+        )
+    if failed:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
