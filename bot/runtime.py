@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,10 +28,11 @@ from bot.core.attention_commands import AttentionCommands
 from bot.core.commands import Core
 from bot.core.operators import Operators
 from bot.settings import Settings
-from graph.checkpointer import open_checkpointer
+from graph.checkpointer import libpq_url, open_checkpointer
 from graph.deps import WorkflowDeps
 from graph.locks import RunLocks
 from graph.runs import RunManager
+from graph.spec import WorkflowSpec
 from graph.workflows import available
 from memory.db import Sessions, create_engine, create_sessions, is_sqlite
 from memory.migrate import upgrade
@@ -91,6 +92,7 @@ async def open_runtime(
     transport: Transport | None = None,
     migrate: bool = True,
     recover: bool = True,
+    workflows: Mapping[str, WorkflowSpec] | None = None,
 ) -> AsyncIterator[Runtime]:
     """Open everything Deskhand needs; close it all on exit.
 
@@ -99,6 +101,7 @@ async def open_runtime(
         transport: the email transport to use instead of the configured one (tests).
         migrate: apply database migrations first.
         recover: finish what a previous process left half-done.
+        workflows: extra workflows beside the built-in ones (benchmarks, plug-ins).
 
     Yields:
         The runtime.
@@ -107,7 +110,7 @@ async def open_runtime(
     url = settings.sqlalchemy_url
     engine = create_engine(url)
     locks = RunLocks(
-        engine=None if is_sqlite(url) else engine,
+        pg_conninfo=None if is_sqlite(url) else libpq_url(url),
         lock_file=_lock_file(url) if is_sqlite(url) else None,
     )
     try:
@@ -122,7 +125,10 @@ async def open_runtime(
             )
             deps = WorkflowDeps(sessions=sessions, email=email, drafter=build_drafter(settings))
             manager = RunManager(
-                deps=deps, checkpointer=checkpointer, workflows=available(), locks=locks
+                deps=deps,
+                checkpointer=checkpointer,
+                workflows={**available(), **(workflows or {})},
+                locks=locks,
             )
             if recover:
                 recovered = await manager.recover()
@@ -156,5 +162,5 @@ async def open_runtime(
             )
             yield Runtime(settings, engine, sessions, manager, core, email, attention, schedules)
     finally:
-        locks.close()
+        await locks.aclose()
         await engine.dispose()

@@ -19,9 +19,7 @@ import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from typing import Any
 
 _LOCK_SLOTS = 1 << 20
 
@@ -44,12 +42,19 @@ async def _lock_range(fd: int, slot: int) -> None:
 
 
 class RunLocks:
-    """Serialises work on one run across coroutines, processes and replicas."""
+    """Serialises work on one run across coroutines, processes and replicas.
 
-    def __init__(self, *, engine: AsyncEngine | None = None, lock_file: Path | None = None):
-        self._engine = engine
+    On PostgreSQL every advisory lock of this process lives on one dedicated connection,
+    taken with ``pg_try_advisory_lock`` and retried: a lock never holds a connection of
+    the session pool, so resumes in flight can never starve the pool they need.
+    """
+
+    def __init__(self, *, pg_conninfo: str | None = None, lock_file: Path | None = None):
+        self._conninfo = pg_conninfo
         self._lock_file = lock_file
         self._fd: int | None = None
+        self._pg: Any = None
+        self._pg_guard = asyncio.Lock()
         self._local: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def _file(self) -> int:
@@ -66,9 +71,12 @@ class RunLocks:
             lock = asyncio.Lock()
             self._local[run_id] = lock
         async with lock:
-            if self._engine is not None:
-                async with self._advisory(run_id):
+            if self._conninfo is not None:
+                await self._advisory(run_id, "pg_try_advisory_lock")
+                try:
                     yield
+                finally:
+                    await self._advisory(run_id, "pg_advisory_unlock")
             elif self._lock_file is not None:
                 fd, slot = self._file(), _slot(run_id)
                 await _lock_range(fd, slot)
@@ -79,21 +87,34 @@ class RunLocks:
             else:
                 yield
 
-    @asynccontextmanager
-    async def _advisory(self, run_id: str) -> AsyncIterator[None]:
-        assert self._engine is not None
-        key = {"k": run_id}
-        async with self._engine.connect() as conn:
-            await conn.execute(text("SELECT pg_advisory_lock(hashtextextended(:k, 0))"), key)
-            await conn.commit()
-            try:
-                yield
-            finally:
-                await conn.execute(text("SELECT pg_advisory_unlock(hashtextextended(:k, 0))"), key)
-                await conn.commit()
+    async def _advisory(self, run_id: str, function: str) -> None:
+        delay = 0.001
+        while True:
+            async with self._pg_guard:
+                conn = await self._connection()
+                cursor = await conn.execute(
+                    f"SELECT {function}(hashtextextended(%s, 0))", (run_id,)
+                )
+                row = await cursor.fetchone()
+            if function != "pg_try_advisory_lock" or (row and row[0]):
+                return
+            # Another replica holds this run: wait without keeping anything busy.
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.05)
 
-    def close(self) -> None:
-        """Release the lock file descriptor."""
+    async def _connection(self) -> Any:
+        if self._pg is None or self._pg.closed:
+            import psycopg
+
+            assert self._conninfo is not None
+            self._pg = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+        return self._pg
+
+    async def aclose(self) -> None:
+        """Release the lock file and the lock connection."""
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+        if self._pg is not None:
+            await self._pg.close()
+            self._pg = None

@@ -152,7 +152,7 @@ class RunManager:
                 f"Approval {approval_id} was already {describe_decision(approval)}.",
                 approval=approval,
             )
-        return DecideReport(approval=approval, report=await self._apply(approval))
+        return DecideReport(approval=approval, report=await self._apply(approval, verify=False))
 
     def _payload(
         self,
@@ -189,42 +189,44 @@ class RunManager:
                 reason=why,
             )
 
-    async def _apply(self, approval: Approval) -> RunReport:
-        """Resume the run with a committed decision, unless that already happened."""
+    async def _apply(self, approval: Approval, *, verify: bool = True) -> RunReport:
+        """Resume the run with a committed decision, unless that already happened.
+
+        The decider that just won passes ``verify=False``: the run waits at the interrupt
+        the inbox row names, so the resume goes straight there. Recovery verifies against
+        the checkpoint, because a crash may have left the run anywhere.
+        """
         async with self._locks.hold(approval.run_id):
             async with self._sessions() as session:
-                fresh = await approvals.get(session, approval_id=approval.id)
-                run = await runs.get(session, run_id=approval.run_id)
-            assert fresh is not None and run is not None
+                fresh, run = await approvals.with_run(session, approval_id=approval.id)
             if fresh.applied_at is not None or run.status not in runs.ACTIVE:
                 return RunReport(run=run)
-            graph = self._graphs[run.workflow]
-            config = _config(run.id)
-            snapshot = await graph.aget_state(config)
+            decision = {
+                **(fresh.decision or {}),
+                "by": fresh.decided_by,
+                "by_name": fresh.decided_by_name,
+            }
+            if not verify and fresh.interrupt_id:
+                resume: Command[Any] = Command(resume={fresh.interrupt_id: decision})
+                return await self._advance(run, resume, applied=fresh.id)
+            snapshot = await self._graphs[run.workflow].aget_state(_config(run.id))
             waiting = [i for i in snapshot.interrupts if _approval_of(i.value) == fresh.id]
             if waiting:
-                decision = {
-                    **(fresh.decision or {}),
-                    "by": fresh.decided_by,
-                    "by_name": fresh.decided_by_name,
-                }
-                report = await self._advance(run, Command(resume={waiting[0].id: decision}))
-            elif snapshot.next:
+                resume = Command(resume={waiting[0].id: decision})
+                return await self._advance(run, resume, applied=fresh.id)
+            if snapshot.next:
                 # The resume started before a crash and got past the gate: carry on.
-                report = await self._advance(run, None)
-            elif not snapshot.values:
+                return await self._advance(run, None, applied=fresh.id)
+            if not snapshot.values:
                 log.error("run has no checkpoint", extra={"run_id": run.id})
-                report = await self._finish(
+                return await self._finish(
                     run,
                     status="failed",
                     outcome="lost",
                     detail="Its saved state is missing; start the workflow again.",
+                    applied=fresh.id,
                 )
-            else:
-                report = await self._settle(run, snapshot.values)
-            async with self._sessions.begin() as session:
-                await approvals.mark_applied(session, approval_id=fresh.id)
-            return report
+            return await self._settle(run, snapshot.values, applied=fresh.id)
 
     # -- expiry and snooze -------------------------------------------------------------
 
@@ -380,7 +382,9 @@ class RunManager:
 
     # -- internals ---------------------------------------------------------------------
 
-    async def _advance(self, run: Run, graph_input: Any) -> RunReport:
+    async def _advance(
+        self, run: Run, graph_input: Any, *, applied: str | None = None
+    ) -> RunReport:
         """Run the graph until it waits or ends, and record where it stands."""
         graph = self._graphs[run.workflow]
         try:
@@ -389,17 +393,25 @@ class RunManager:
             ref = secrets.token_hex(4)
             log.exception("run failed", extra={"run_id": run.id, "ref": ref})
             return await self._finish(
-                run, status="failed", outcome="error", detail=f"Internal error (ref {ref})"
+                run,
+                status="failed",
+                outcome="error",
+                detail=f"Internal error (ref {ref})",
+                applied=applied,
             )
         interrupts = result.get("__interrupt__", ()) if isinstance(result, dict) else ()
         if interrupts:
-            return await self._waiting(run, interrupts)
-        return await self._settle(run, result)
+            return await self._waiting(run, interrupts, applied=applied)
+        return await self._settle(run, result, applied=applied)
 
-    async def _waiting(self, run: Run, interrupts: Sequence[Any]) -> RunReport:
+    async def _waiting(
+        self, run: Run, interrupts: Sequence[Any], *, applied: str | None = None
+    ) -> RunReport:
         first = interrupts[0]
         approval_id = _approval_of(first.value)
         async with self._sessions.begin() as session:
+            if applied is not None:
+                await approvals.mark_applied(session, approval_id=applied)
             approval = None
             if approval_id is not None:
                 await approvals.set_interrupt(
@@ -411,22 +423,29 @@ class RunManager:
         assert fresh is not None
         return RunReport(run=fresh, approval=approval)
 
-    async def _settle(self, run: Run, values: Mapping[str, Any]) -> RunReport:
+    async def _settle(
+        self, run: Run, values: Mapping[str, Any], *, applied: str | None = None
+    ) -> RunReport:
         outcome = str(values.get("outcome") or "done")
         status = _STATUS_FOR_OUTCOME.get(outcome, "failed" if outcome == "failed" else "completed")
-        return await self._finish(run, status=status, outcome=outcome, detail=values.get("detail"))
+        return await self._finish(
+            run, status=status, outcome=outcome, detail=values.get("detail"), applied=applied
+        )
 
     async def _finish(
-        self, run: Run, *, status: str, outcome: str, detail: str | None
+        self,
+        run: Run,
+        *,
+        status: str,
+        outcome: str,
+        detail: str | None,
+        applied: str | None = None,
     ) -> RunReport:
         async with self._sessions.begin() as session:
-            changed = await runs.set_status(
-                session,
-                run_id=run.id,
-                status=status,
-                outcome=outcome,
-                detail=detail,
-                only_if=runs.ACTIVE,
+            if applied is not None:
+                await approvals.mark_applied(session, approval_id=applied)
+            fresh, changed = await runs.finish(
+                session, run_id=run.id, status=status, outcome=outcome, detail=detail
             )
             if changed:
                 await events.append(
@@ -439,8 +458,6 @@ class RunManager:
                     workflow_version=run.workflow_version,
                     data={"outcome": outcome},
                 )
-            fresh = await runs.get(session, run_id=run.id)
-        assert fresh is not None
         return RunReport(run=fresh)
 
 

@@ -31,6 +31,7 @@ class EmailWorkflowState(TypedDict, total=False):
     contact_id: int
     draft: Draft
     revision: int
+    pending_approval: str
     decision: Decision
     outcome: str
     detail: str

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory.ids import new_approval_id
-from memory.models import Approval, utcnow
+from memory.models import Approval, Run, utcnow
 
 Action = Literal["approve", "reject", "edit"]
 DECIDED_STATUS: dict[str, str] = {"approve": "approved", "reject": "rejected", "edit": "edited"}
@@ -42,6 +42,25 @@ async def get(session: AsyncSession, *, approval_id: str) -> Approval | None:
         The approval, or None when there is no such id.
     """
     return await session.get(Approval, approval_id, populate_existing=True)
+
+
+async def with_run(session: AsyncSession, *, approval_id: str) -> tuple[Approval, Run]:
+    """Return an approval and its run in one query (fresh from the database).
+
+    Raises:
+        LookupError: no such approval.
+    """
+    row = (
+        await session.execute(
+            select(Approval, Run)
+            .join(Run, Run.id == Approval.run_id)
+            .where(Approval.id == approval_id)
+            .execution_options(populate_existing=True)
+        )
+    ).first()
+    if row is None:
+        raise LookupError(approval_id)
+    return row[0], row[1]
 
 
 async def for_gate(session: AsyncSession, *, run_id: str, gate_key: str) -> Approval | None:
@@ -139,7 +158,7 @@ async def decide(
         ``Decided(won=True)`` when this call decided, ``Decided(won=False)`` with the
         row as it stands when someone else had, or None when the id does not exist.
     """
-    result = await session.execute(
+    won = await session.scalar(
         update(Approval)
         .where(Approval.id == approval_id, Approval.status == OPEN)
         .values(
@@ -149,12 +168,13 @@ async def decide(
             decided_by_name=actor_name,
             decision={"action": action, **payload},
         )
-        .execution_options(synchronize_session=False)
+        .returning(Approval)
+        .execution_options(populate_existing=True)
     )
+    if won is not None:
+        return Decided(won=True, approval=won)
     row = await get(session, approval_id=approval_id)
-    if row is None:
-        return None
-    return Decided(won=result.rowcount == 1, approval=row)  # type: ignore[attr-defined]
+    return None if row is None else Decided(won=False, approval=row)
 
 
 async def close(

@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from memory.models import Event
+from memory.models import Event, utcnow
 
 
 async def append(
@@ -26,7 +26,7 @@ async def append(
     workflow_version: str | None = None,
     reason: str | None = None,
     data: dict[str, Any] | None = None,
-) -> Event:
+) -> None:
     """Append one event in the caller's transaction.
 
     Args:
@@ -41,23 +41,23 @@ async def append(
         reason: why, when a person gave a reason.
         data: structured details (JSON-serialisable).
 
-    Returns:
-        The new event (flushed, so its id is set).
+    A Core ``INSERT`` rather than an ORM object: events are never read back in the
+    transaction that writes them, and this is on every decision's path.
     """
-    event = Event(
-        actor=actor,
-        kind=kind,
-        summary=summary,
-        run_id=run_id,
-        approval_id=approval_id,
-        workflow=workflow,
-        workflow_version=workflow_version,
-        reason=reason,
-        data=data or {},
+    await session.execute(
+        insert(Event).values(
+            at=utcnow(),
+            actor=actor,
+            kind=kind,
+            summary=summary,
+            run_id=run_id,
+            approval_id=approval_id,
+            workflow=workflow,
+            workflow_version=workflow_version,
+            reason=reason,
+            data=data or {},
+        )
     )
-    session.add(event)
-    await session.flush()
-    return event
 
 
 async def for_run(session: AsyncSession, *, run_id: str) -> Sequence[Event]:

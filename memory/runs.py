@@ -102,3 +102,32 @@ async def recent(
 async def active(session: AsyncSession) -> Sequence[Run]:
     """Return runs that are running or waiting (checked at start-up for recovery)."""
     return (await session.scalars(select(Run).where(Run.status.in_(ACTIVE)))).all()
+
+
+async def finish(
+    session: AsyncSession, *, run_id: str, status: str, outcome: str, detail: str | None
+) -> tuple[Run, bool]:
+    """Move an active run to ``status``; return the run and whether this call moved it.
+
+    Args:
+        session: the session; the caller commits.
+        run_id: the run.
+        status: the new status (``waiting`` or a final one).
+        outcome: a short outcome code.
+        detail: a human line about the outcome.
+
+    Returns:
+        The run as it now stands, and True when this call changed it.
+    """
+    moved = await session.scalar(
+        update(Run)
+        .where(Run.id == run_id, Run.status.in_(ACTIVE))
+        .values(status=status, outcome=outcome, detail=detail, updated_at=utcnow())
+        .returning(Run)
+        .execution_options(populate_existing=True)
+    )
+    if moved is not None:
+        return moved, True
+    current = await get(session, run_id=run_id)
+    assert current is not None
+    return current, False

@@ -1,6 +1,8 @@
 """The shape every "draft an email, ask, send it" workflow shares, built from parameters.
 
-[prelude...] -> draft -> approve (gate) -> send -> [after_send] | revise -> approve | rejected
+[prelude...] -> draft -> request_approve -> approve -> send -> [after_send]
+                                            -> revise -> request_approve
+                                            -> rejected
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 
 from graph.deps import WorkflowDeps
-from graph.gate import GateConfig, Node, approval_gate
+from graph.gate import GateConfig, Node, add_gate
 from graph.nodes.email import after_gate, describe_email, draft_email, rejected, revise, send_email
 from graph.state import EmailWorkflowState
 
@@ -52,20 +54,18 @@ def build_email_flow(flow: EmailFlow, *, deps: WorkflowDeps) -> StateGraph[Any]:
             recipient=lambda s: s["inputs"]["email"],
         ),
     )
-    graph.add_node(
-        "approve",
-        approval_gate(
-            deps=deps,
-            gate=GateConfig(
-                workflow=flow.name,
-                version=flow.version,
-                step=flow.step,
-                risk=flow.risk,
-                remind_after=flow.remind_after,
-                expires_after=flow.expires_after,
-            ),
-            describe=describe_email(flow.title),
+    ask = add_gate(
+        graph,
+        deps=deps,
+        gate=GateConfig(
+            workflow=flow.name,
+            version=flow.version,
+            step=flow.step,
+            risk=flow.risk,
+            remind_after=flow.remind_after,
+            expires_after=flow.expires_after,
         ),
+        describe=describe_email(flow.title),
     )
     graph.add_node("revise", revise)
     graph.add_node(
@@ -73,9 +73,9 @@ def build_email_flow(flow: EmailFlow, *, deps: WorkflowDeps) -> StateGraph[Any]:
     )
     graph.add_node("rejected", rejected(deps=deps, workflow=flow.name, version=flow.version))
     graph.add_edge(previous, "draft")
-    graph.add_edge("draft", "approve")
+    graph.add_edge("draft", ask)
     graph.add_conditional_edges("approve", after_gate)
-    graph.add_edge("revise", "approve")
+    graph.add_edge("revise", ask)
     if flow.after_send is not None:
         name, node = flow.after_send
         graph.add_node(name, node)

@@ -11,7 +11,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 
 from graph.deps import WorkflowDeps
-from graph.gate import GateConfig, GateRequest, approval_gate
+from graph.gate import GateConfig, GateRequest, add_gate
 from graph.nodes.email import rejected
 from graph.spec import Field, WorkflowSpec, email_address, one_line, text_block
 from graph.state import EmailWorkflowState
@@ -83,20 +83,18 @@ def _apply(deps: WorkflowDeps) -> Any:
 def build_update_contact(*, deps: WorkflowDeps) -> StateGraph[Any]:
     """Build (not compile) the update-contact graph."""
     graph: StateGraph[Any] = StateGraph(EmailWorkflowState)
-    graph.add_node(
-        "approve",
-        approval_gate(
-            deps=deps,
-            gate=GateConfig(workflow=NAME, version=VERSION, step="update_contact", risk="low"),
-            describe=_describe,
-        ),
+    ask = add_gate(
+        graph,
+        deps=deps,
+        gate=GateConfig(workflow=NAME, version=VERSION, step="update_contact", risk="low"),
+        describe=_describe,
     )
     graph.add_node("revise", _revise)
     graph.add_node("apply", _apply(deps))
     graph.add_node("rejected", rejected(deps=deps, workflow=NAME, version=VERSION))
-    graph.add_edge(START, "approve")
+    graph.add_edge(START, ask)
     graph.add_conditional_edges("approve", _route)
-    graph.add_edge("revise", "approve")
+    graph.add_edge("revise", ask)
     graph.add_edge("apply", END)
     graph.add_edge("rejected", END)
     return graph

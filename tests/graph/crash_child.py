@@ -22,13 +22,13 @@ import sys
 from typing import Any
 
 from sqlalchemy import event, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from adapters.smtp import SmtpConfig, SmtpTransport
 from bot.core.messages import ButtonAction, Inbound
 from bot.runtime import open_runtime
 from bot.settings import Settings
-from memory.models import Effect, Event
+from memory.models import Effect
 from tests.fixtures.runtime import ONBOARD, OPERATOR, card_of
 
 
@@ -46,15 +46,17 @@ class DieAfterSend(SmtpTransport):
 
 
 def die_after_decision_commit() -> None:
-    def flushed(session: Session, _context: object) -> None:
-        if any(isinstance(o, Event) and o.kind == "approval.decided" for o in session.new):
-            session.info["decision"] = True
+    def executed(state: ORMExecuteState) -> None:
+        # Only the decision UPDATE on approvals sets decided_by (and approvals has it).
+        values = getattr(state.statement, "_values", None) or {}
+        if state.is_update and "decided_by" in {getattr(c, "key", c) for c in values}:
+            state.session.info["decision"] = True
 
     def after(session: Session) -> None:
         if session.info.pop("decision", False):
             die()
 
-    event.listen(Session, "after_flush", flushed)
+    event.listen(Session, "do_orm_execute", executed)
     event.listen(Session, "after_commit", after)
 
 
