@@ -76,6 +76,7 @@ class FakeSlack:
         self.home_views: dict[str, Params] = {}  # user id -> published App Home view
         self.users: dict[str, Params] = {}  # user id -> user; others get a generated user
         self.acks: dict[str, Params] = {}  # envelope id -> the client's ack
+        self.listeners: list[Callable[[Call], None]] = []  # called with each call as it lands
         self._dm_channels: dict[tuple[str, ...], str] = {}
         self._failures: dict[str, deque[tuple[Params, int, dict[str, str]]]] = {}
         self._sockets: list[web.WebSocketResponse] = []
@@ -279,6 +280,8 @@ class FakeSlack:
         async with self._changed:
             self.calls.append(call)
             self._changed.notify_all()
+        for listener in self.listeners:
+            listener(call)
 
     def _check_token(self, method: str, token: str | None) -> str | None:
         if not token:

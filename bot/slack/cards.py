@@ -1,0 +1,196 @@
+"""Posting approval cards, showing decisions on them, and telling people things privately.
+
+Every card posted is recorded, so the dispatcher keeps it current. The handler that made
+a decision edits its card and then records it (``mark_refreshed``); anyone else who
+notices a decided card claims the edit first, so a card is edited once however many
+clicks, dispatchers and replicas notice the same decision.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
+
+from bot.core.delivery import MessageRef, mark_refreshed, record_shown
+from bot.core.messages import ApprovalCard, ApprovalView, Reply, Response, RunView, Text, Tone
+from bot.slack.blocks import card_blocks, card_text
+from bot.slack.context import CHANNEL, SlackContext
+from bot.slack.payloads import Surface
+from bot.slack.replies import Message, message
+from bot.slack.surfaces import notice_modal, review_modal
+from memory import deliveries
+
+log = logging.getLogger(__name__)
+
+# chat.postMessage errors that mean "not here", where a DM still works.
+NOT_HERE = frozenset({"not_in_channel", "channel_not_found", "is_archived", "restricted_action"})
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """Where something came from, and so where private answers go."""
+
+    user_id: str
+    channel_id: str | None = None
+    respond: AsyncRespond | None = None  # a response_url: answers only the user sees
+    thread_ts: str | None = None
+    trigger_id: str | None = None  # App Home and modals: a notice modal is the only way
+    in_modal: bool = False
+
+    @property
+    def is_dm(self) -> bool:
+        """True in the app's direct messages, where every message is private anyway."""
+        return bool(self.channel_id and self.channel_id.startswith("D"))
+
+
+async def answer(ctx: SlackContext, response: Response, conv: Conversation) -> None:
+    """Send the core's answer: pending cards as their own messages, the rest privately."""
+    cards: list[ApprovalView] = []
+    rest: list[Reply] = []
+    for reply in response.replies:
+        pending = isinstance(reply, ApprovalCard) and reply.approval.status == "pending"
+        if pending and not response.refused:
+            cards.append(reply.approval)  # type: ignore[union-attr]
+        else:
+            rest.append(reply)
+    if rest:
+        await tell(ctx, conv, message(rest))
+    for view in cards:
+        await post_card(ctx, view, conv)
+
+
+async def tell(ctx: SlackContext, conv: Conversation, msg: Message) -> None:
+    """Show ``msg`` to the user alone, by the best way this conversation offers."""
+    if conv.respond is not None and conv.respond.response_url:
+        await conv.respond(
+            text=msg.text, blocks=msg.blocks, response_type="ephemeral", replace_original=False
+        )
+    elif conv.is_dm:
+        await ctx.client.chat_postMessage(
+            channel=conv.channel_id or "",
+            text=msg.text,
+            blocks=msg.blocks,
+            thread_ts=conv.thread_ts,
+        )
+    elif conv.channel_id:
+        await ctx.client.chat_postEphemeral(
+            channel=conv.channel_id,
+            user=conv.user_id,
+            text=msg.text,
+            blocks=msg.blocks,
+            thread_ts=conv.thread_ts,
+        )
+    elif conv.trigger_id:
+        opener = ctx.client.views_push if conv.in_modal else ctx.client.views_open
+        await opener(trigger_id=conv.trigger_id, view=notice_modal(msg.text))
+    else:
+        await ctx.client.chat_postMessage(
+            channel=await ctx.dm(conv.user_id), text=msg.text, blocks=msg.blocks
+        )
+
+
+async def post_card(ctx: SlackContext, view: ApprovalView, conv: Conversation) -> MessageRef | None:
+    """Post a pending card where the user asked, and record it; None if it went elsewhere.
+
+    The delivery is claimed first: the dispatcher, poked by the same decision, would
+    otherwise post the card a second time to the default destination.
+    """
+    async with ctx.sessions.begin() as session:
+        won = await deliveries.claim(session, approval_id=view.id, channel=CHANNEL)
+    target = conv.channel_id or await ctx.dm(conv.user_id)
+    if not won and target == await ctx.notifier.destination():
+        return None  # the dispatcher is posting it right here
+    blocks, text = card_blocks(view), card_text(view)
+    try:
+        posted = await ctx.client.chat_postMessage(
+            channel=target, text=text, blocks=blocks, thread_ts=conv.thread_ts, unfurl_links=False
+        )
+    except SlackApiError as exc:
+        if exc.response.get("error") not in NOT_HERE:
+            raise
+        dm = await ctx.dm(conv.user_id)
+        posted = await ctx.client.chat_postMessage(
+            channel=dm, text=text, blocks=blocks, unfurl_links=False
+        )
+        note = "I can't post in that channel (`/invite` me there), so the card is in our DM."
+        await tell(ctx, Conversation(conv.user_id, dm), message_of(note))
+    ref = MessageRef(CHANNEL, str(posted["channel"]), str(posted["ts"]))
+    await record_shown(ctx.sessions, view=view, ref=ref, claim=False)
+    ctx.home.poke()
+    return ref
+
+
+async def show_outcome(
+    ctx: SlackContext,
+    surfaces: Sequence[Surface],
+    view: ApprovalView,
+    *,
+    user_id: str,
+    run: RunView | None = None,
+    note: str = "",
+    respond: AsyncRespond | None = None,
+    decided: bool = False,
+) -> None:
+    """Show a decided approval where it was seen: card, ephemeral, App Home or modal.
+
+    ``decided`` when this handler made the decision: its card is edited whoever claimed
+    the refresh (the dispatcher leaves it alone meanwhile); otherwise only if unclaimed.
+    """
+    for surface in surfaces:
+        if surface.kind == "message":
+            ref = MessageRef(CHANNEL, surface.channel_id, surface.ts)
+            await update_card(ctx, ref, view, run, note, decided=decided)
+        elif surface.kind == "ephemeral" and respond is not None and respond.response_url:
+            blocks = card_blocks(view, run=run, note=note)
+            await respond(text=card_text(view), blocks=blocks, replace_original=True)
+        elif surface.kind == "home":
+            await ctx.home.publish(user_id)
+        elif surface.kind == "modal" and surface.view_id:
+            await ctx.client.views_update(view_id=surface.view_id, view=review_modal(view))
+    ctx.home.poke()
+
+
+async def update_card(
+    ctx: SlackContext,
+    ref: MessageRef,
+    view: ApprovalView,
+    run: RunView | None,
+    note: str,
+    *,
+    decided: bool,
+) -> bool:
+    """Edit the card at ``ref`` to show ``view``; False when it was not this call's to edit."""
+    if view.status == "pending":
+        return False
+    if not decided:
+        if ctx.notifier.is_in_hand(ref.chat_id, ref.message_id):
+            return False  # the click that decided it is about to show the outcome
+        if not await mark_refreshed(ctx.sessions, ref=ref, status=view.status):
+            return False  # already shows it, or someone else is editing it
+    try:
+        await ctx.client.chat_update(
+            channel=ref.chat_id,
+            ts=ref.message_id,
+            text=card_text(view),
+            blocks=card_blocks(view, run=run, note=note),
+        )
+    except SlackApiError as exc:
+        # Hand the card back to the dispatcher, which retries stale cards on every pass.
+        await mark_refreshed(ctx.sessions, ref=ref, status="pending")
+        log.warning(
+            "could not update a card",
+            extra={"approval_id": view.id, "error": exc.response.get("error")},
+        )
+        return False
+    if decided:
+        await mark_refreshed(ctx.sessions, ref=ref, status=view.status)
+    return True
+
+
+def message_of(text: str, tone: Tone = "info") -> Message:
+    """A one-line message."""
+    return message([Text(text, tone)])

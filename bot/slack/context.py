@@ -1,0 +1,132 @@
+"""What every Slack handler is given: the runtime, the Web API client, App Home, names.
+
+Built once by :class:`~bot.slack.app.SlackChannel` and passed to each module's
+``register``; nothing here is global.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.core.commands import Core
+from bot.core.messages import User
+from bot.runtime import Runtime
+from bot.slack.payloads import Surface
+from memory.db import Sessions
+
+if TYPE_CHECKING:
+    from bot.slack.home import HomePublisher
+    from bot.slack.notifier import SlackNotifier
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "slack"
+# Decisions taken at once. Each resumes a run and writes to the database, whose writes
+# queue anyway (a decision is CPU-bound in this process); admitting a burst of clicks at
+# once only makes them contend and slows the acks of the next clicks.
+DECISIONS_AT_ONCE = 2
+
+
+@dataclass
+class SlackContext:
+    """Shared by the handlers of one Slack app."""
+
+    runtime: Runtime
+    client: AsyncWebClient
+    notifier: SlackNotifier
+    home: HomePublisher
+    names: dict[str, str] = field(default_factory=dict)
+    dms: dict[str, str] = field(default_factory=dict)
+    _busy: int = 0
+    _idle: asyncio.Event = field(default_factory=asyncio.Event)
+    _slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(DECISIONS_AT_ONCE))
+
+    @asynccontextmanager
+    async def busy(self) -> AsyncIterator[None]:
+        """Count a handler as in flight (Bolt runs them after the ack, detached)."""
+        self._busy += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._busy -= 1
+            if self._busy == 0:
+                self._idle.set()
+
+    @asynccontextmanager
+    async def deciding(self, card: Surface | None) -> AsyncIterator[None]:
+        """While a click is handled, the dispatcher leaves ``card`` to this handler.
+
+        The handler shows the outcome with the run's result; an early refresh by the
+        dispatcher would show less, and claim the card so the handler's edit is skipped.
+        """
+        async with self.busy():
+            if card is None or card.kind != "message":
+                yield
+                return
+            with self.notifier.in_hand(card.channel_id, card.ts):
+                yield
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """One of the few decisions taken at once (the core's part only, not the Slack calls)."""
+        async with self._slots:
+            yield
+
+    async def drain(self, timeout: float) -> bool:
+        """Wait for handlers in flight to finish (a decision and its card update)."""
+        if self._busy == 0:
+            return True
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except TimeoutError:
+            log.warning("Slack handlers still running at shutdown", extra={"count": self._busy})
+            return False
+        return True
+
+    @property
+    def core(self) -> Core:
+        """The channel-neutral core."""
+        return self.runtime.core
+
+    @property
+    def sessions(self) -> Sessions:
+        """The database session factory."""
+        return self.runtime.sessions
+
+    async def user(self, user_id: str, fallback: str | None = None) -> User:
+        """The core's user for a Slack id, named as Slack shows them (looked up once)."""
+        name = self.names.get(user_id)
+        if name is None:
+            name = await self._lookup_name(user_id) or fallback
+            if name:
+                self.names[user_id] = name
+        return User(CHANNEL, user_id, name)
+
+    async def _lookup_name(self, user_id: str) -> str | None:
+        try:
+            found = await self.client.users_info(user=user_id)
+        except SlackApiError as exc:
+            # Without users:read the decision still records the id; only the name is lost.
+            log.warning(
+                "could not look up a Slack user", extra={"error": exc.response.get("error")}
+            )
+            return None
+        user = found.get("user") or {}
+        profile = user.get("profile") or {}
+        return profile.get("display_name") or profile.get("real_name") or user.get("name")
+
+    async def dm(self, user_id: str) -> str:
+        """The id of the app's DM with ``user_id`` (opened once)."""
+        if user_id not in self.dms:
+            opened = await self.client.conversations_open(users=user_id)
+            self.dms[user_id] = opened["channel"]["id"]
+        return self.dms[user_id]

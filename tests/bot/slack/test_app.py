@@ -1,0 +1,57 @@
+"""Start-up and shutdown: refused tokens say what to fix; stop lets clicks in flight finish."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.channels import build_channels
+from bot.runtime import open_runtime
+from bot.settings import SettingsError
+from bot.slack.app import SlackChannel
+from tests.bot.slack.harness import MakeSettings, SlackHarness, has_buttons, slack_settings
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.smtp import SmtpSink
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        ({"SLACK_BOT_TOKEN": "xoxb-revoked"}, "SLACK_BOT_TOKEN (invalid_auth)"),
+        ({"SLACK_APP_TOKEN": "xapp-revoked"}, "SLACK_APP_TOKEN (invalid_auth)"),
+    ],
+)
+async def test_a_refused_token_stops_start_up_with_what_to_fix(
+    make_settings: MakeSettings, fake: FakeSlack, sqlite_url: str, extra: dict, named: str
+) -> None:
+    settings = slack_settings(make_settings, fake, sqlite_url, **extra)
+    async with open_runtime(settings) as runtime:
+        channel = SlackChannel(runtime, port=0)
+        with pytest.raises(SettingsError, match=named.replace("(", r"\(").replace(")", r"\)")):
+            await channel.start()
+        assert channel.http_port is None
+
+
+async def test_http_mode_needs_the_signing_secret(
+    make_settings: MakeSettings, fake: FakeSlack, sqlite_url: str
+) -> None:
+    settings = slack_settings(make_settings, fake, sqlite_url, SLACK_SIGNING_SECRET="")
+    async with open_runtime(settings) as runtime:
+        with pytest.raises(SettingsError, match="SLACK_APP_TOKEN .* or SLACK_SIGNING_SECRET"):
+            SlackChannel(runtime)
+
+
+async def test_deskhand_run_builds_the_slack_channel(
+    make_settings: MakeSettings, fake: FakeSlack, sqlite_url: str
+) -> None:
+    async with open_runtime(slack_settings(make_settings, fake, sqlite_url)) as runtime:
+        (channel,) = build_channels(runtime)
+        assert isinstance(channel, SlackChannel) and channel.notifier.channel == "slack"
+        assert hasattr(channel.notifier, "post_digest")  # takes part in batches and digests
+
+
+async def test_stop_lets_a_click_in_flight_finish(slack: SlackHarness, smtp_sink: SmtpSink) -> None:
+    approval_id, ts = await slack.new_card()
+    await slack.click("deskhand.approve", approval_id, ts)  # returns with the ack
+    await slack.channel.stop()
+    assert not has_buttons(slack.fake, ts)
+    assert smtp_sink.wait_for(1)
