@@ -104,6 +104,9 @@ class FakeTelegram:
             "has_main_web_app": False,
         }
         self.calls: list[Call] = []
+        # Called with each Call as it arrives (benchmarks match answers to taps without
+        # rescanning ``calls``); it must not block.
+        self.on_call: Callable[[Call], None] | None = None
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}  # (chat_id, message_id)
         self.webhook: dict[str, Any] = {}  # the last setWebhook's parameters
         self._commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -336,7 +339,10 @@ class FakeTelegram:
             return _error_response(BotApiError(401, "Unauthorized"))
         method = request.match_info["method"]
         params = await _read_params(request)
-        self.calls.append(Call(method, params, time.monotonic()))
+        call = Call(method, params, time.monotonic())
+        self.calls.append(call)
+        if self.on_call is not None:
+            self.on_call(call)
         self._notify()
         handler = self._handlers.get(method.lower())
         try:

@@ -1,0 +1,391 @@
+"""Tap latency through Telegram: a callback update in, ``answerCallbackQuery`` and the edit out.
+
+Set-up, not timed: a SQLite database with one onboarding run per tap waiting at its gate,
+and every card posted to the operator's chat by the bot's own dispatcher. The bot runs as
+``deskhand run`` would, in a child process (``--serve``), against the local Bot API server
+(``tests/fakes/telegram_api.py``) in this process, which timestamps each request as it
+arrives. Then each tap is injected into the ``getUpdates`` queue (or POSTed to the bot's
+webhook with ``--mode webhook``), ``--concurrency`` at a time, and two latencies are taken
+from the injection: to ``answerCallbackQuery`` and to ``editMessageText`` (the card showing
+"Approved by ..."). The email is not sent: :class:`NullTransport` discards it, so the
+workflow's external effect is excluded and every database write around it is included.
+
+    python -m bench.telegram_taps [--taps 500] [--concurrency 20] [--mode polling|webhook]
+        [--max-rate 30] [--core] [--profile child.prof]
+
+``--core`` also times the same taps straight into the core (``Core.check`` then
+``Core.handle``, no Telegram, same concurrency) in this process, for comparison; the CPU
+lines say how much processor time each tap cost the bot process and the core alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import email.message
+import math
+import os
+import platform
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bot.core.messages import ApprovalCard, ButtonAction, Inbound, User
+from bot.runtime import Runtime, open_runtime
+from bot.settings import Settings
+from tests.fakes.telegram_api import Call, FakeTelegram
+
+OPERATOR = 111
+WARMUP = 20  # taps run first and not counted (imports, caches, connection pools)
+TARGETS_MS = {"answer": 50.0, "edit": 150.0}
+SECRET = "bench-secret_1"
+ONBOARD = '/run onboarding name="Bo Diaz" email=bo{n}@example.com company="Acme & Co"'
+
+
+class NullTransport:
+    """A real :class:`adapters.email.Transport` that accepts every message and drops it."""
+
+    name = "null"
+
+    async def deliver(self, msg: email.message.EmailMessage) -> str:
+        """Discard ``msg``."""
+        return "discarded"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to measure and how the bot is configured."""
+
+    taps: int
+    concurrency: int
+    mode: str
+    max_rate: float
+    profile: Path | None
+
+
+def environment(plan: Plan, home: Path, fake: FakeTelegram, port: int) -> dict[str, str]:
+    """The settings the bot process reads, as environment variables."""
+    values = {
+        "DESKHAND_HOME": str(home),
+        "TELEGRAM_BOT_TOKEN": fake.token,
+        "TELEGRAM_API_URL": fake.base_url.removesuffix("/bot"),
+        "TELEGRAM_ALLOWED_USERS": str(OPERATOR),
+        "DESKHAND_TELEGRAM_MAX_RATE": str(plan.max_rate),
+        "DESKHAND_LOG_LEVEL": "WARNING",
+    }
+    if plan.mode == "webhook":
+        values |= {
+            "DESKHAND_TELEGRAM_WEBHOOK_URL": f"http://127.0.0.1:{port}/telegram",
+            "DESKHAND_TELEGRAM_WEBHOOK_SECRET": SECRET,
+            "DESKHAND_TELEGRAM_WEBHOOK_LISTEN": "127.0.0.1",
+            "DESKHAND_TELEGRAM_WEBHOOK_PORT": str(port),
+        }
+    return values
+
+
+async def prepare(env: dict[str, str], count: int) -> None:
+    """Start ``count`` onboarding runs, each left waiting at its approval gate (not timed)."""
+    async with _runtime(env) as runtime:
+        await _start_runs(runtime, count)
+
+
+@asynccontextmanager
+async def _runtime(env: dict[str, str]) -> AsyncIterator[Runtime]:
+    settings = Settings(_env_file=None, **env)  # type: ignore[arg-type, call-arg]
+    async with open_runtime(settings, transport=NullTransport()) as runtime:
+        yield runtime
+
+
+async def _start_runs(runtime: Runtime, count: int) -> list[str]:
+    gate = asyncio.Semaphore(10)
+    user = User("terminal", "bench", "Ana")
+
+    async def one(n: int) -> str:
+        async with gate:
+            response = await runtime.core.handle(Inbound(user, text=ONBOARD.format(n=n)))
+        cards = [r for r in response.replies if isinstance(r, ApprovalCard)]
+        assert cards and not response.refused, response
+        return cards[0].approval.id
+
+    return list(await asyncio.gather(*(one(n) for n in range(count))))
+
+
+async def core_floor(env: dict[str, str], plan: Plan) -> tuple[dict[str, list[float]], float]:
+    """The same taps straight into the core, no Telegram: ``check``, then ``handle``."""
+    async with _runtime(env) as runtime:
+        ids = await _start_runs(runtime, plan.taps + WARMUP)
+        user = User("telegram", str(OPERATOR), "Ana")
+        times: dict[str, list[float]] = {"core.check": [], "core.handle": []}
+
+        async def tap(approval_id: str) -> None:
+            inbound = Inbound(user, action=ButtonAction("approve", approval_id))
+            began = time.monotonic()
+            checked = await runtime.core.check(inbound)
+            middle = time.monotonic()
+            decided = await runtime.core.handle(inbound)
+            ended = time.monotonic()
+            assert not checked.refused and not decided.refused, decided
+            times["core.check"].append((middle - began) * 1000)
+            times["core.handle"].append((ended - middle) * 1000)
+
+        async def drive(batch: list[str]) -> None:
+            pending = iter(batch)
+
+            async def worker() -> None:
+                for approval_id in pending:
+                    await tap(approval_id)
+
+            await asyncio.gather(*(worker() for _ in range(plan.concurrency)))
+
+        await drive(ids[:WARMUP])
+        for values in times.values():
+            values.clear()
+        cpu = time.process_time()  # every thread of this process: SQLite works in threads
+        await drive(ids[WARMUP:])
+        cpu_per_tap = (time.process_time() - cpu) / plan.taps * 1000
+    return times, cpu_per_tap
+
+
+class Taps:
+    """Injects taps and matches the bot's answers and edits to them as they arrive."""
+
+    def __init__(self, fake: FakeTelegram, plan: Plan, port: int) -> None:
+        self._fake = fake
+        self._plan = plan
+        self._url = f"http://127.0.0.1:{port}/telegram"
+        self._answers: dict[str, asyncio.Future[float]] = {}
+        self._edits: dict[int, asyncio.Future[float]] = {}
+        fake.on_call = self._arrived
+
+    def _arrived(self, call: Call) -> None:
+        method = call.method.lower()
+        if method == "answercallbackquery":
+            waiter = self._answers.pop(str(call.params.get("callback_query_id")), None)
+        elif method == "editmessagetext" and "Approved by" in str(call.params.get("text")):
+            waiter = self._edits.pop(int(call.params.get("message_id", 0)), None)
+        else:
+            waiter = None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(call.at)
+
+    async def tap(self, card: dict[str, Any], http: aiohttp.ClientSession) -> tuple[float, float]:
+        """One tap on Approve; returns (answer, edit) latency in milliseconds."""
+        loop = asyncio.get_running_loop()
+        answered, edited = loop.create_future(), loop.create_future()
+        self._edits[card["message_id"]] = edited
+        data = _approve_data(card)
+        queue = self._plan.mode == "polling"
+        began = time.monotonic()
+        update = self._fake.tap(OPERATOR, card["message_id"], data, queue=queue)
+        self._answers[update["callback_query"]["id"]] = answered
+        if not queue:
+            headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+            async with http.post(self._url, json=update, headers=headers) as response:
+                assert response.status == 200, response.status
+        at_answer, at_edit = await asyncio.wait_for(asyncio.gather(answered, edited), 60)
+        return (at_answer - began) * 1000, (at_edit - began) * 1000
+
+
+@dataclass
+class Results:
+    """Latencies in milliseconds by row, figures per tap, Bot API calls per tap."""
+
+    latencies: dict[str, list[float]]
+    per_tap: dict[str, float]
+    calls: dict[str, float]
+
+
+async def run(plan: Plan) -> Results:
+    """Set up, measure, tear down."""
+    home = Path(tempfile.mkdtemp(prefix="deskhand-bench-tg-"))
+    total = plan.taps + WARMUP
+    async with FakeTelegram() as fake:
+        port = _free_port()
+        env = environment(plan, home, fake, port)
+        await prepare(env, total)
+        child = await _start_child(env, plan.profile)
+        try:
+            await fake.wait_for("sendMessage", total, timeout=120, predicate=_is_card)
+            if plan.mode == "webhook":
+                await fake.wait_for("setWebhook", timeout=30)
+            cards = [m for m in fake.sent_messages(OPERATOR) if _approve_data(m)]
+            taps = Taps(fake, plan, port)
+            async with aiohttp.ClientSession() as http:
+                await _drive(taps, cards[:WARMUP], http, plan.concurrency)
+                began, cpu_before = time.monotonic(), _cpu_seconds(child.pid)
+                results = await _drive(taps, cards[WARMUP:total], http, plan.concurrency)
+                elapsed, cpu = time.monotonic() - began, _cpu_seconds(child.pid) - cpu_before
+            edited = [m for m in fake.sent_messages(OPERATOR) if "Approved by" in m["text"]]
+            assert len(edited) == total, f"{len(edited)} of {total} cards show the approval"
+            calls = Counter(c.method for c in fake.calls if c.at >= began)
+        except BaseException:
+            print(f"bench failed; the bot's log is {home / 'bot.log'}", file=sys.stderr)
+            raise
+        finally:
+            child.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(child.wait(), 60)
+    shutil.rmtree(home, ignore_errors=True)
+    return Results(
+        latencies={"answer": [a for a, _ in results], "edit": [e for _, e in results]},
+        per_tap={
+            "taps per second": plan.taps / elapsed,
+            "bot process CPU ms per tap": cpu / plan.taps * 1000,
+        },
+        calls={method: calls[method] / plan.taps for method in sorted(calls)},
+    )
+
+
+async def _drive(
+    taps: Taps, cards: Sequence[dict[str, Any]], http: aiohttp.ClientSession, concurrency: int
+) -> list[tuple[float, float]]:
+    pending = iter(cards)
+    results: list[tuple[float, float]] = []
+
+    async def worker() -> None:
+        for card in pending:
+            results.append(await taps.tap(card, http))
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return results
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, every thread) a process used so far; Linux only, else 0."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _approve_data(message: dict[str, Any]) -> str:
+    """The Approve button's data on an approval card ("" for any other message)."""
+    rows = (message.get("reply_markup") or {}).get("inline_keyboard") or [[{}]]
+    data = str(rows[0][0].get("callback_data", ""))
+    return data if data.startswith("a:") else ""
+
+
+def _is_card(call: Call) -> bool:
+    return bool((call.params.get("reply_markup") or {}).get("inline_keyboard"))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _start_child(env: dict[str, str], profile: Path | None) -> asyncio.subprocess.Process:
+    args = [sys.executable, "-m", "bench.telegram_taps", "--serve"]
+    if profile is not None:
+        args += ["--profile", str(profile)]
+    return await asyncio.create_subprocess_exec(*args, env={**os.environ, **env})
+
+
+async def serve() -> None:
+    """The bot process: ``deskhand run`` with the email discarded, until SIGTERM."""
+    from bot import logs
+    from bot.channels import serve as serve_channels
+    from bot.settings import load_settings
+
+    settings = load_settings()
+    logs.configure(level="WARNING", secrets=settings.secrets(), file=settings.home / "bot.log")
+    async with open_runtime(settings, transport=NullTransport()) as runtime:
+        await serve_channels(runtime)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+
+
+def report(plan: Plan, results: Results) -> bool:
+    """Print the table; True when every target is met."""
+    print(
+        f"Telegram taps: {plan.taps} taps, {plan.concurrency} at a time, {plan.mode}, "
+        f"rate limit {plan.max_rate:g}/s (0 = off), SQLite, email discarded "
+        f"({platform.python_version()}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f})"
+    )
+    print(f"{'latency (ms)':<30}{'p50':>8}{'p90':>8}{'p99':>8}{'max':>8}{'target p99':>12}  ok")
+    passed = True
+    rows = [
+        ("tap -> answerCallbackQuery", "answer"),
+        ("tap -> editMessageText", "edit"),
+        ("core.check alone", "core.check"),
+        ("core.handle (decide) alone", "core.handle"),
+    ]
+    for label, name in rows:
+        values = results.latencies.get(name)
+        if not values:
+            continue
+        p99 = percentile(values, 99)
+        cells = "".join(f"{percentile(values, q):8.1f}" for q in (50, 90, 99))
+        target, verdict = "", ""
+        if name in TARGETS_MS:
+            target, verdict = f"{TARGETS_MS[name]:.0f}", "yes" if p99 < TARGETS_MS[name] else "NO"
+            passed &= p99 < TARGETS_MS[name]
+        print(f"{label:<30}{cells}{max(values):8.1f}{target:>12}  {verdict}")
+    for label, value in results.per_tap.items():
+        print(f"{label:<30}{value:8.1f}")
+    print("Bot API calls per tap: " + ", ".join(f"{m} {n:.2f}" for m, n in results.calls.items()))
+    return passed
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: ``python -m bench.telegram_taps``."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--taps", type=int, default=500)
+    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--mode", choices=("polling", "webhook"), default="polling")
+    parser.add_argument(
+        "--max-rate",
+        type=float,
+        default=30.0,
+        help="DESKHAND_TELEGRAM_MAX_RATE for the bot (30, its default; 0 turns throttling off)",
+    )
+    parser.add_argument("--profile", type=Path, help="cProfile the bot process into this file")
+    parser.add_argument(
+        "--core", action="store_true", help="also time the same taps straight into the core"
+    )
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve:
+        return _serve_child(args.profile)
+    plan = Plan(args.taps, args.concurrency, args.mode, args.max_rate, args.profile)
+    results = asyncio.run(run(plan))
+    if args.core:
+        home = tempfile.mkdtemp(prefix="deskhand-bench-core-")
+        env = {"DESKHAND_HOME": home, "TELEGRAM_ALLOWED_USERS": str(OPERATOR)}
+        times, cpu_per_tap = asyncio.run(core_floor(env, plan))
+        shutil.rmtree(home, ignore_errors=True)
+        results.latencies |= times
+        results.per_tap["core alone CPU ms per tap"] = cpu_per_tap
+    return 0 if report(plan, results) else 1
+
+
+def _serve_child(profile: Path | None) -> int:
+    if profile is None:
+        asyncio.run(serve())
+        return 0
+    import cProfile
+
+    with cProfile.Profile() as profiler:
+        asyncio.run(serve())
+    profiler.dump_stats(profile)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""What the Telegram handlers share: the core, the notifier and the per-approval locks.
+
+Built once by :class:`~bot.telegram.app.TelegramChannel` and handed to each module's
+``register``; handlers receive it as a keyword argument, never through a global.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+import telegram
+
+from bot.core.commands import Core
+from bot.core.messages import User
+from bot.telegram.concurrency import KeyedLocks
+from bot.telegram.notifier import CHANNEL, TelegramNotifier
+
+# Decisions taken at once. Each resumes a run and writes to the database, whose writes
+# queue anyway; admitting a burst of taps all at once only makes them contend, and makes
+# the quick checks that answer the next taps wait for a connection and for the loop.
+DECISIONS_AT_ONCE = 2
+
+
+@dataclass(frozen=True)
+class TelegramDeps:
+    """The handlers' dependencies; ``approvals`` serialises presses on one approval."""
+
+    core: Core
+    notifier: TelegramNotifier
+    approvals: KeyedLocks = field(default_factory=KeyedLocks)
+    deciding: asyncio.Semaphore = field(
+        default_factory=lambda: asyncio.Semaphore(DECISIONS_AT_ONCE)
+    )
+
+
+def user_of(user: telegram.User) -> User:
+    """The channel-neutral user for a Telegram user: ``telegram:<id>``, named by first name."""
+    return User(CHANNEL, str(user.id), user.first_name or None)

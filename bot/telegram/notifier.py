@@ -1,0 +1,185 @@
+"""Sending and editing Telegram messages, for the handlers and for the dispatcher.
+
+:class:`TelegramNotifier` is the dispatcher's :class:`~bot.core.delivery.Notifier` (post a
+card to ``TELEGRAM_CHAT_ID``, refresh a stale one) and the handlers' sender: it renders core
+responses, records every pending card it shows so the dispatcher keeps it current, and edits
+cards in place after decisions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from telegram import Message
+
+from bot.core.delivery import MessageRef, mark_refreshed, record_shown
+from bot.core.messages import (
+    ApprovalCard,
+    ApprovalView,
+    BatchView,
+    DigestView,
+    Response,
+    RunView,
+)
+from bot.telegram.cards import card
+from bot.telegram.render import messages
+from bot.telegram.sender import Sender
+from memory import deliveries, runs
+from memory.db import Sessions
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+
+
+class ChannelStopped(RuntimeError):
+    """The Telegram channel stopped before (or while) a message could be sent."""
+
+
+def ref_of(chat_id: int, message_id: int) -> MessageRef:
+    """The delivery reference of a Telegram message."""
+    return MessageRef(CHANNEL, str(chat_id), str(message_id))
+
+
+class TelegramNotifier:
+    """Posts, edits and records Telegram messages for one bot."""
+
+    channel = CHANNEL
+
+    def __init__(self, *, sender: Sender, sessions: Sessions, chat_id: int | None) -> None:
+        self.sender = sender
+        self._sessions = sessions
+        self._chat_id = chat_id
+        self._ready = asyncio.Event()
+        self._stopped = asyncio.Event()
+        self._in_hand: set[tuple[int, int]] = set()
+
+    def now(self) -> datetime:
+        """The time cards are rendered at ("at 14:02" rather than a full date today)."""
+        return datetime.now(UTC)
+
+    def set_ready(self, ready: bool) -> None:
+        """Open (after the bot is initialised) or close (at stop) the way to Telegram."""
+        (self._stopped.clear if ready else self._stopped.set)()
+        (self._ready.set if ready else self._ready.clear)()
+
+    async def _wait_ready(self) -> None:
+        # The dispatcher starts before the channels do; it must wait, not fail, because
+        # it has already claimed the approval it is about to post.
+        if self._ready.is_set():
+            return
+        ready = asyncio.ensure_future(self._ready.wait())
+        stopped = asyncio.ensure_future(self._stopped.wait())
+        await asyncio.wait({ready, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        ready.cancel()
+        stopped.cancel()
+        if not self._ready.is_set():
+            raise ChannelStopped("the Telegram channel is not running")
+
+    async def post_approval(self, view: ApprovalView) -> MessageRef | None:
+        """Post a card to ``TELEGRAM_CHAT_ID`` (default: the first operator's private chat)."""
+        if self._chat_id is None:
+            return None
+        await self._wait_ready()
+        rendered = card(view, now=self.now())
+        message = await self.sender.send(self._chat_id, rendered.html, markup=rendered.keyboard)
+        return ref_of(message.chat_id, message.message_id)
+
+    async def post_batch(self, view: BatchView) -> None:
+        """Post a batch of held-back requests (and reminders) to the default chat."""
+        await self._post(Response((view,)))
+
+    async def post_digest(self, view: DigestView) -> None:
+        """Post the digest to the default chat."""
+        await self._post(Response((view,)))
+
+    async def _post(self, response: Response) -> None:
+        if self._chat_id is None:
+            log.warning("no Telegram chat to post to; set TELEGRAM_CHAT_ID")
+            return
+        await self._wait_ready()
+        await self.send(self._chat_id, response)
+
+    async def refresh_approval(self, view: ApprovalView, ref: MessageRef) -> None:
+        """Edit a card in place to show its approval (and its run) as it is now."""
+        if (int(ref.chat_id), int(ref.message_id)) in self._in_hand:
+            return  # a tap's handler is about to show the outcome, run included
+        await self._wait_ready()
+        rendered = card(view, now=self.now(), run=await self._run_of(view))
+        await self.sender.edit(
+            int(ref.chat_id), int(ref.message_id), rendered.html, rendered.keyboard
+        )
+
+    async def _run_of(self, view: ApprovalView) -> RunView | None:
+        # A refresh shows what a tap's own edit shows, so when both happen the second is
+        # a harmless "not modified" rather than a different card.
+        if view.status == "pending":
+            return None
+        async with self._sessions() as session:
+            row = await runs.get(session, run_id=view.run_id)
+        return RunView.of(row) if row is not None else None
+
+    @contextmanager
+    def in_hand(self, chat_id: int, message_id: int) -> Iterator[None]:
+        """While a tap on this card is being decided, leave the card to the tap's handler.
+
+        From the decision to the end of the resume the card looks stale to the dispatcher,
+        which every other decision wakes; it would edit the card as well, only to have the
+        handler edit it again a moment later with the run's outcome.
+        """
+        key = (chat_id, message_id)
+        self._in_hand.add(key)
+        try:
+            yield
+        finally:
+            self._in_hand.discard(key)
+
+    async def show(
+        self, chat_id: int, message_id: int, view: ApprovalView, run: RunView | None = None
+    ) -> None:
+        """Edit the card at hand to show ``view`` (and the run), then record that it does."""
+        rendered = card(view, now=self.now(), run=run)
+        await self.sender.edit(chat_id, message_id, rendered.html, rendered.keyboard)
+        await mark_refreshed(self._sessions, ref=ref_of(chat_id, message_id), status=view.status)
+
+    async def refresh_shown(self, view: ApprovalView) -> None:
+        """Bring every Telegram card of ``view`` up to date now, not at the next pass."""
+        async with self._sessions() as session:
+            shown = await deliveries.messages(session, approval_id=view.id)
+        for row in shown:
+            if row.channel != CHANNEL or row.rendered_status == view.status:
+                continue
+            ref = MessageRef(row.channel, row.chat_id, row.message_id)
+            # The dispatcher may be at it too: whoever records the new status edits.
+            if await mark_refreshed(self._sessions, ref=ref, status=view.status):
+                await self.refresh_approval(view, ref)
+
+    async def send(
+        self, chat_id: int, response: Response, *, reply_to: int | None = None
+    ) -> list[Message]:
+        """Send a core response; pending cards are claimed and recorded for this channel."""
+        pending = [
+            r.approval
+            for r in response.replies
+            if isinstance(r, ApprovalCard) and r.approval.status == "pending"
+        ]
+        if pending:
+            # Claim before sending: the core has already poked the dispatcher, which would
+            # otherwise post the same card to the default chat as well.
+            async with self._sessions.begin() as session:
+                for view in pending:
+                    await deliveries.claim(session, approval_id=view.id, channel=CHANNEL)
+        sent = []
+        for out in messages(response, now=self.now()):
+            message = await self.sender.send(
+                chat_id, out.html, markup=out.keyboard, reply_to=reply_to
+            )
+            if out.approval is not None and out.approval.status == "pending":
+                ref = ref_of(chat_id, message.message_id)
+                await record_shown(self._sessions, view=out.approval, ref=ref, claim=False)
+            sent.append(message)
+        return sent
