@@ -4,7 +4,8 @@ Jobs have fixed ids (``attention:tick``, ``schedule:<id>``) and call the same co
 functions as chat commands. Every replica runs a scheduler on the shared job store; each
 firing is claimed in ``job_claims`` before it runs, so exactly one replica does the work.
 
-Stated misfire policy: the attention tick coalesces (one tick catches up on everything,
+The tick job is kept in memory (it is re-created at each start); scheduled workflows are
+persisted. Stated misfire policy: the attention tick coalesces (one tick catches up on everything,
 so a digest missed while the bot was down goes out once, covering the gap); a scheduled
 workflow missed by less than an hour runs once on start-up, an older miss is skipped and
 logged as a ``schedule.missed`` event.
@@ -23,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -114,8 +116,14 @@ class Scheduler:
     async def start(self) -> None:
         """Start firing jobs; (re)create the fixed tick job."""
         _RUNNERS.update(self._runners)
+        # APScheduler's job stores are synchronous and run on the event loop. The tick job
+        # (re-created at every start) lives in memory, so nothing writes to the database
+        # every minute; only scheduled workflows, which change rarely, are persisted.
         self._aps = AsyncIOScheduler(
-            jobstores={"default": SQLAlchemyJobStore(url=self._url, tablename="apscheduler_jobs")},
+            jobstores={
+                "default": SQLAlchemyJobStore(url=self._url, tablename="apscheduler_jobs"),
+                "memory": MemoryJobStore(),
+            },
             timezone=self._zone,
             job_defaults={"coalesce": True, "max_instances": 1},
         )
@@ -129,6 +137,7 @@ class Scheduler:
             replace_existing=True,
             misfire_grace_time=None,
             next_run_time=datetime.now(UTC),
+            jobstore="memory",
         )
 
     def add_schedule(self, schedule_id: str, cron: str) -> None:

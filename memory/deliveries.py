@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,6 +37,15 @@ async def claim(session: AsyncSession, *, approval_id: str, channel: str) -> boo
     except IntegrityError:
         return False
     return True
+
+
+async def release(session: AsyncSession, *, approval_id: str, channel: str) -> None:
+    """Undo a claim whose post failed, so the next pass tries again."""
+    await session.execute(
+        delete(ApprovalDelivery).where(
+            ApprovalDelivery.approval_id == approval_id, ApprovalDelivery.channel == channel
+        )
+    )
 
 
 async def undelivered(

@@ -136,10 +136,23 @@ class Dispatcher:
             if not won:
                 continue
             view = ApprovalView.of(approval)
-            ref = await notifier.post_approval(view)
-            if ref is not None:
-                await record_shown(self._sessions, view=view, ref=ref, claim=False)
-                posted += 1
+            try:
+                ref = await notifier.post_approval(view)
+            except Exception:
+                ref = None
+                log.exception(
+                    "could not post a card",
+                    extra={"channel": notifier.channel, "approval_id": approval.id},
+                )
+            if ref is None:
+                # Nowhere to post, or the post failed: give the claim back for next time.
+                async with self._sessions.begin() as session:
+                    await deliveries.release(
+                        session, approval_id=approval.id, channel=notifier.channel
+                    )
+                continue
+            await record_shown(self._sessions, view=view, ref=ref, claim=False)
+            posted += 1
         return posted
 
     async def _refresh(self, notifier: Notifier) -> int:

@@ -33,8 +33,9 @@ def test_bad_clock_times(bad: str) -> None:
 
 
 def test_batch_windows_and_digest_times_in_local_time() -> None:
-    policy = AttentionPolicy(zone=BERLIN, batch_minutes=60, digest_at=time(8, 0),
-                             quiet=QuietHours.parse("22:00-07:00"))
+    policy = AttentionPolicy(
+        zone=BERLIN, batch_minutes=60, digest_at=time(8, 0), quiet=QuietHours.parse("22:00-07:00")
+    )
     now = at("2026-11-21T10:17:00")  # 11:17 in Berlin
     assert policy.batch_window(now) == at("2026-11-21T10:00:00")
     assert policy.last_digest_time(now) == at("2026-11-21T07:00:00")

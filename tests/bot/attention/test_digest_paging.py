@@ -19,9 +19,7 @@ NOW = at("2026-11-21T08:00:00")
 
 
 @pytest.mark.parametrize("waiting", [0, 1, 30, 500])
-async def test_digest_paging_within_platform_limits(
-    runtime: Runtime, waiting: int
-) -> None:
+async def test_digest_paging_within_platform_limits(runtime: Runtime, waiting: int) -> None:
     for i in range(waiting):
         await request(runtime, ("low", "medium", "high")[i % 3], title=f"Request <{i}> & co")
     view = await runtime.attention.digest(NOW, key="now:paging", record=False)

@@ -75,3 +75,26 @@ async def test_run_wakes_up_when_poked_and_stops(runtime: Runtime) -> None:
     assert len(tg.posted) == 1  # long before the 60 s interval
     stop.set()
     await asyncio.wait_for(task, 5)
+
+
+class FlakyNotifier(RecordingNotifier):
+    """Fails its first post, as a chat API outage would."""
+
+    def __init__(self, channel: str) -> None:
+        super().__init__(channel)
+        self.failures = 1
+
+    async def post_approval(self, view: ApprovalView) -> MessageRef | None:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("chat API down")
+        return await super().post_approval(view)
+
+
+async def test_a_failed_post_is_tried_again(runtime: Runtime) -> None:
+    flaky = FlakyNotifier("telegram")
+    dispatcher = Dispatcher(sessions=runtime.sessions, notifiers=[flaky])
+    await say(runtime, ONBOARD)
+    assert await dispatcher.tick() == 0 and flaky.posted == []
+    assert await dispatcher.tick() == 1 and len(flaky.posted) == 1
+    assert await dispatcher.tick() == 0
