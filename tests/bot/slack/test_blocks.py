@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
@@ -12,27 +11,13 @@ from bot.slack.blocks import APPROVE, EDIT, OPEN, REJECT, card_blocks, card_text
 from bot.slack.surfaces import edit_modal, home_view, reject_modal, review_modal
 from graph.workflows.onboarding import EMAIL_FIELDS
 from tests.bot.slack.limits import problems
+from tests.fixtures.views import approval_view
 
 NOW = datetime(2026, 11, 21, 14, 2, tzinfo=UTC)
 
 
 def approval(**changes: object) -> ApprovalView:
-    view = ApprovalView(
-        id="K7M2Q",
-        run_id="r3fk9q2xm",
-        workflow="onboarding",
-        title="Send welcome email",
-        summary="Send \u201cWelcome aboard\u201d to ana@example.com.",
-        preview={"kind": "email", "to": "ana@example.com", "subject": "Welcome", "body": "Hi Ana"},
-        risk="high",
-        actions=("approve", "reject", "edit"),
-        status="pending",
-        requested_at=NOW - timedelta(minutes=5),
-        expires_at=None,
-        decided_text=None,
-        reason=None,
-    )
-    return replace(view, **changes)  # type: ignore[arg-type]
+    return approval_view(now=NOW, **changes)
 
 
 def long_approval() -> ApprovalView:

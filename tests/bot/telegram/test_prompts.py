@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.core.messages import ApprovalView
 from bot.telegram.prompts import (
     Question,
     is_skip,
@@ -16,21 +15,13 @@ from bot.telegram.prompts import (
     reason_question,
     value_question,
 )
+from tests.fixtures.views import approval_view
 
-VIEW = ApprovalView(
-    id="K7M2Q",
-    run_id="r3fk9q2xm",
-    workflow="onboarding",
+VIEW = approval_view(
+    now=datetime(2026, 11, 21, 14, 5, tzinfo=UTC),
     title="Send <welcome> & email",
     summary="Send it.",
     preview={"kind": "email", "to": "bo@example.com", "subject": "Hi & <bye>", "body": "x"},
-    risk="high",
-    actions=("approve", "reject", "edit"),
-    status="pending",
-    requested_at=datetime(2026, 11, 21, 14, 0, tzinfo=UTC),
-    expires_at=None,
-    decided_text=None,
-    reason=None,
 )
 
 

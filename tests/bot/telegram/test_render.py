@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from bot.core.messages import (
     ApprovalCard,
     ApprovalList,
-    ApprovalView,
     EventView,
     Response,
     RunDetails,
@@ -20,23 +19,14 @@ from bot.core.messages import (
 from bot.telegram.cards import card, editable, field_keyboard, full_preview
 from bot.telegram.chunks import MAX_MESSAGE, units
 from bot.telegram.render import messages, refusal_alert
+from tests.fixtures.views import approval_view
 
 NOW = datetime(2026, 11, 21, 14, 30, tzinfo=UTC)
 BODY = "Dear Bo & <team>,\n\n" + "We will build it & ship it <fast>. " * 600  # ~21,000 units
-VIEW = ApprovalView(
-    id="K7M2Q",
-    run_id="r3fk9q2xm",
-    workflow="onboarding",
-    title="Send welcome email",
+VIEW = approval_view(
+    now=NOW,
     summary="Send \u201cHi & <bye>\u201d to bo@example.com.",
     preview={"kind": "email", "to": "bo@example.com", "subject": "Hi & <bye>", "body": "Short."},
-    risk="high",
-    actions=("approve", "reject", "edit"),
-    status="pending",
-    requested_at=NOW - timedelta(minutes=5),
-    expires_at=None,
-    decided_text=None,
-    reason=None,
 )
 RUN = RunView("r3fk9q2xm", "onboarding", "waiting", None, None, "telegram:111", NOW, NOW)
 
