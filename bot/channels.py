@@ -84,6 +84,8 @@ async def serve(runtime: Runtime, *, terminal: bool | None = None) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
+        # Not available on Windows event loops or outside the main thread (tests);
+        # there Ctrl-C still ends the process the ordinary way.
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     started: list[ChatChannel] = []

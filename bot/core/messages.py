@@ -5,8 +5,8 @@ Replies carry plain data (views), never ORM rows, so renderers stay pure functio
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Literal
 
 from bot.core.views import ApprovalView, BatchView, DigestView, EventView, RunView
 from memory.models import OutboundMessage
@@ -145,7 +145,6 @@ class Response:
     replies: tuple[Reply, ...]
     refused: bool = False
     error_ref: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 __all__ = [

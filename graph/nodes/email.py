@@ -78,16 +78,10 @@ async def revise(state: EmailWorkflowState, config: RunnableConfig) -> dict[str,
     return {"draft": {**state["draft"], **changes}, "revision": state.get("revision", 0) + 1}
 
 
-def rejected(*, deps: WorkflowDeps, workflow: str, version: str) -> Node:
-    """Build the node that ends a run whose email was rejected."""
-
-    async def reject(state: EmailWorkflowState, config: RunnableConfig) -> dict[str, Any]:
-        """Record the rejection and its reason; nothing is sent."""
-        decision = state["decision"]
-        reason = decision.get("reason") or "no reason given"
-        return {"outcome": "rejected", "detail": f"Not sent: {reason}"}
-
-    return reject
+async def rejected(state: EmailWorkflowState, config: RunnableConfig) -> dict[str, Any]:
+    """End a run whose request was rejected, keeping the reason; nothing is sent."""
+    reason = state["decision"].get("reason") or "no reason given"
+    return {"outcome": "rejected", "detail": f"Not sent: {reason}"}
 
 
 def send_email(*, deps: WorkflowDeps, workflow: str, version: str, step: str) -> Node:

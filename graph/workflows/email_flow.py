@@ -71,7 +71,7 @@ def build_email_flow(flow: EmailFlow, *, deps: WorkflowDeps) -> StateGraph[Any]:
     graph.add_node(
         "send", send_email(deps=deps, workflow=flow.name, version=flow.version, step=flow.step)
     )
-    graph.add_node("rejected", rejected(deps=deps, workflow=flow.name, version=flow.version))
+    graph.add_node("rejected", rejected)
     graph.add_edge(previous, "draft")
     graph.add_edge("draft", ask)
     graph.add_conditional_edges("approve", after_gate)

@@ -91,7 +91,7 @@ def build_update_contact(*, deps: WorkflowDeps) -> StateGraph[Any]:
     )
     graph.add_node("revise", _revise)
     graph.add_node("apply", _apply(deps))
-    graph.add_node("rejected", rejected(deps=deps, workflow=NAME, version=VERSION))
+    graph.add_node("rejected", rejected)
     graph.add_edge(START, ask)
     graph.add_conditional_edges("approve", _route)
     graph.add_edge("revise", ask)
