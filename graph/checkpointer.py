@@ -8,13 +8,7 @@ from contextlib import asynccontextmanager
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from sqlalchemy.engine import make_url
 
-from memory.db import SQLITE_BUSY_TIMEOUT_S
-
-
-def libpq_url(url: str) -> str:
-    """Turn a SQLAlchemy PostgreSQL URL into a libpq connection string for psycopg."""
-    parsed = make_url(url).set(drivername="postgresql")
-    return parsed.render_as_string(hide_password=False)
+from memory.db import SQLITE_BUSY_TIMEOUT_S, libpq_url
 
 
 @asynccontextmanager

@@ -32,6 +32,7 @@ from graph.reports import DecideReport, RunDetail, RunReport, describe_decision
 from graph.spec import WorkflowSpec
 from memory import approvals, effects, events, records, runs
 from memory.approvals import Action
+from memory.hotpath import HotPath
 from memory.models import Approval, Effect, Run
 
 log = logging.getLogger(__name__)
@@ -49,8 +50,10 @@ class RunManager:
         checkpointer: BaseCheckpointSaver[str],
         workflows: Mapping[str, WorkflowSpec],
         locks: RunLocks,
+        hotpath: HotPath,
     ) -> None:
         self._sessions = deps.sessions
+        self._hot = hotpath
         self._email = deps.email
         self._locks = locks
         self._specs = dict(workflows)
@@ -117,33 +120,30 @@ class RunManager:
             AlreadyDecided: someone decided first (the message says who and when).
             InvalidInput: the action is not offered, or edited fields do not validate.
         """
-        async with self._sessions.begin() as session:
-            current = await approvals.get(session, approval_id=approval_id)
-            if current is None:
-                raise NotFound(f"There is no approval {approval_id}. /pending lists open ones.")
-            payload = self._payload(current, action, reason=reason, changes=changes)
-            outcome = await approvals.decide(
-                session,
-                approval_id=approval_id,
-                action=action,
-                actor=actor,
-                actor_name=actor_name,
-                payload=payload,
-            )
-            assert outcome is not None  # the row exists: we just read it
-            approval = outcome.approval
-            if outcome.won:
-                await events.append(
-                    session,
-                    actor=actor,
-                    kind="approval.decided",
-                    summary=f"Approval {approval_id} {approval.status} by {actor_name or actor}",
-                    run_id=approval.run_id,
-                    approval_id=approval_id,
-                    workflow=approval.workflow,
-                    reason=reason,
-                    data={"action": action, **({"changes": dict(changes)} if changes else {})},
-                )
+
+        def decided(approval: Approval) -> dict[str, Any]:
+            return {
+                "actor": actor,
+                "kind": "approval.decided",
+                "summary": f"Approval {approval_id} {approval.status} by {actor_name or actor}",
+                "run_id": approval.run_id,
+                "approval_id": approval_id,
+                "workflow": approval.workflow,
+                "reason": reason,
+                "data": {"action": action, **({"changes": dict(changes)} if changes else {})},
+            }
+
+        outcome = await self._hot.decide(
+            approval_id,
+            action,
+            actor=actor,
+            actor_name=actor_name,
+            payload=lambda current: self._payload(current, action, reason=reason, changes=changes),
+            event=decided,
+        )
+        if outcome is None:
+            raise NotFound(f"There is no approval {approval_id}. /pending lists open ones.")
+        approval = outcome.approval
         if not outcome.won:
             await self.refused(
                 actor=actor, approval=approval, why=f"already {describe_decision(approval)}"
@@ -197,8 +197,10 @@ class RunManager:
         the checkpoint, because a crash may have left the run anywhere.
         """
         async with self._locks.hold(approval.run_id):
-            async with self._sessions() as session:
-                fresh, run = await approvals.with_run(session, approval_id=approval.id)
+            found = await self._hot.with_run(approval.id)
+            if found is None:
+                raise NotFound(f"There is no approval {approval.id}.")
+            fresh, run = found
             if fresh.applied_at is not None or run.status not in runs.ACTIVE:
                 return RunReport(run=run)
             decision = {
@@ -441,23 +443,20 @@ class RunManager:
         detail: str | None,
         applied: str | None = None,
     ) -> RunReport:
-        async with self._sessions.begin() as session:
-            if applied is not None:
-                await approvals.mark_applied(session, approval_id=applied)
-            fresh, changed = await runs.finish(
-                session, run_id=run.id, status=status, outcome=outcome, detail=detail
-            )
-            if changed:
-                await events.append(
-                    session,
-                    actor=f"workflow:{run.workflow}",
-                    kind=f"run.{status}",
-                    summary=f"Run {run.id} {status}: {detail or outcome}",
-                    run_id=run.id,
-                    workflow=run.workflow,
-                    workflow_version=run.workflow_version,
-                    data={"outcome": outcome},
-                )
+        def finished(moved: Run) -> dict[str, Any]:
+            return {
+                "actor": f"workflow:{run.workflow}",
+                "kind": f"run.{status}",
+                "summary": f"Run {run.id} {status}: {detail or outcome}",
+                "run_id": run.id,
+                "workflow": run.workflow,
+                "workflow_version": run.workflow_version,
+                "data": {"outcome": outcome},
+            }
+
+        fresh, _ = await self._hot.finish(
+            run.id, status=status, outcome=outcome, detail=detail, applied=applied, event=finished
+        )
         return RunReport(run=fresh)
 
 

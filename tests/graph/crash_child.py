@@ -7,8 +7,9 @@
 where ``--die-...`` is ``--die-after-decision`` or ``--die-after-send``.
 
 It prints one JSON line with what it did. ``--die-*`` kill the process with SIGKILL at an
-exact point, using only public seams: a SQLAlchemy session event right after the decision
-commits, or an email transport that dies after the SMTP server accepted the message.
+exact point: right after the hot path's decision transaction returns (our own class,
+wrapped in this child only), or in an email transport that dies after the SMTP server
+accepted the message.
 """
 
 from __future__ import annotations
@@ -21,13 +22,13 @@ import signal
 import sys
 from typing import Any
 
-from sqlalchemy import event, select
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy import select
 
 from adapters.smtp import SmtpConfig, SmtpTransport
 from bot.core.messages import ButtonAction, Inbound
 from bot.runtime import open_runtime
 from bot.settings import Settings
+from memory.hotpath import Decision, HotPath
 from memory.models import Effect
 from tests.fixtures.runtime import ONBOARD, OPERATOR, card_of
 
@@ -46,18 +47,16 @@ class DieAfterSend(SmtpTransport):
 
 
 def die_after_decision_commit() -> None:
-    def executed(state: ORMExecuteState) -> None:
-        # Only the decision UPDATE on approvals sets decided_by (and approvals has it).
-        values = getattr(state.statement, "_values", None) or {}
-        if state.is_update and "decided_by" in {getattr(c, "key", c) for c in values}:
-            state.session.info["decision"] = True
+    """Die the moment the winning decision has committed, before the run is resumed."""
+    decide = HotPath.decide
 
-    def after(session: Session) -> None:
-        if session.info.pop("decision", False):
+    async def decide_then_die(self: HotPath, *args: Any, **kwargs: Any) -> Decision | None:
+        outcome = await decide(self, *args, **kwargs)
+        if outcome is not None and outcome.won:
             die()
+        return outcome
 
-    event.listen(Session, "do_orm_execute", executed)
-    event.listen(Session, "after_commit", after)
+    HotPath.decide = decide_then_die  # type: ignore[method-assign]
 
 
 async def main(argv: list[str]) -> dict[str, Any]:

@@ -1,0 +1,346 @@
+"""The decision path's bookkeeping, executed on the database driver itself.
+
+Every tap on Approve runs the same handful of statements: read the approval, the atomic
+``UPDATE ... WHERE status = 'pending' RETURNING``, an event, a locked re-read with the
+run, then ``applied_at``, the run's final status and one more event. Through an
+``AsyncSession`` each statement costs 0.5 to 0.7 ms of CPU (greenlet switches, the async
+adapter's several thread hops per statement on aiosqlite, cache-key generation); on the
+driver connection it costs about 0.06 ms (measured 2026-11-21: one-insert transaction
+1.0 ms through SQLAlchemy Core against 0.13 ms on aiosqlite, 2.1 ms against 0.33 ms on
+psycopg). That difference is most of what Deskhand adds to a bare LangGraph resume.
+
+So these statements are written out here once, with column lists taken from the models'
+tables, and values encoded and decoded by the same SQLAlchemy column types the ORM uses
+(:meth:`TypeEngine.dialect_impl` processors), so rows written here read back identically
+through the ORM and the other way round. Everything else in ``memory/`` stays on the ORM.
+
+- SQLite: one dedicated aiosqlite connection in autocommit mode, with its own lock so a
+  transaction never interleaves with another coroutine's; writes use ``BEGIN IMMEDIATE``.
+- PostgreSQL: a small psycopg pool; each write is one explicit transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import Table
+from sqlalchemy.engine import Dialect, make_url
+
+from memory.approvals import DECIDED_STATUS, OPEN, Action
+from memory.db import SQLITE_BUSY_TIMEOUT_S, is_sqlite, libpq_url
+from memory.models import Approval, Event, Run, utcnow
+from memory.runs import ACTIVE
+
+Row = Sequence[Any]
+
+
+class _Tx(Protocol):
+    async def rows(self, sql: str, params: Mapping[str, Any]) -> list[Row]: ...
+
+
+class _Driver(Protocol):
+    def transaction(self, *, write: bool) -> Any: ...
+
+    async def aclose(self) -> None: ...
+
+
+class _SqliteTx:
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    async def rows(self, sql: str, params: Mapping[str, Any]) -> list[Row]:
+        # execute_fetchall is one hop to the connection's thread, not three.
+        return list(await self._conn.execute_fetchall(sql, params))
+
+
+class _Sqlite:
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+        self._guard = asyncio.Lock()
+
+    @asynccontextmanager
+    async def transaction(self, *, write: bool) -> AsyncIterator[_SqliteTx]:
+        async with self._guard:
+            if not write:
+                yield _SqliteTx(self._conn)
+                return
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield _SqliteTx(self._conn)
+            except BaseException:
+                await self._conn.execute("ROLLBACK")
+                raise
+            await self._conn.execute("COMMIT")
+
+    async def aclose(self) -> None:
+        await self._conn.close()
+
+
+class _PgTx:
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    async def rows(self, sql: str, params: Mapping[str, Any]) -> list[Row]:
+        cursor = await self._conn.execute(sql, params)
+        return list(await cursor.fetchall()) if cursor.description else []
+
+
+class _Postgres:
+    def __init__(self, pool: Any) -> None:
+        self._pool = pool
+
+    @asynccontextmanager
+    async def transaction(self, *, write: bool) -> AsyncIterator[_PgTx]:
+        async with self._pool.connection() as conn:
+            if not write:
+                yield _PgTx(conn)
+                return
+            async with conn.transaction():
+                yield _PgTx(conn)
+
+    async def aclose(self) -> None:
+        await self._pool.close()
+
+
+class _Codec:
+    """Encodes parameters and decodes rows of one table exactly as the ORM would."""
+
+    def __init__(self, table: Table, dialect: Dialect) -> None:
+        self.table = table
+        self.columns = list(table.columns)
+        types = [c.type.dialect_impl(dialect) for c in self.columns]
+        self._bind = {
+            c.name: t.bind_processor(dialect) for c, t in zip(self.columns, types, strict=True)
+        }
+        self._result = [t.result_processor(dialect, None) for t in types]
+
+    def select_list(self, alias: str | None = None) -> str:
+        prefix = f"{alias}." if alias else ""
+        return ", ".join(prefix + c.name for c in self.columns)
+
+    def params(self, **values: Any) -> dict[str, Any]:
+        out = {}
+        for name, value in values.items():
+            process = self._bind[name]
+            out[name] = process(value) if process is not None and value is not None else value
+        return out
+
+    def decode(self, row: Row) -> dict[str, Any]:
+        return {
+            c.name: (p(v) if p is not None and v is not None else v)
+            for c, p, v in zip(self.columns, self._result, row, strict=True)
+        }
+
+
+def _named(sql: str, dialect: Dialect) -> str:
+    """``:name`` placeholders for sqlite3, ``%(name)s`` for psycopg."""
+    if dialect.name == "sqlite":
+        return sql
+    return re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of :meth:`HotPath.decide`: ``won`` is False when someone decided first."""
+
+    won: bool
+    approval: Approval
+
+
+EventFor = Callable[[Approval], Mapping[str, Any]]
+
+
+class HotPath:
+    """The statements on every decision's path, on the driver connection.
+
+    Build it with :func:`open_hotpath`; it shares the database with the ORM engine.
+    """
+
+    def __init__(self, driver: _Driver, dialect: Dialect) -> None:
+        self._driver = driver
+        self._a = a = _Codec(Approval.__table__, dialect)  # type: ignore[arg-type]
+        self._r = r = _Codec(Run.__table__, dialect)  # type: ignore[arg-type]
+        self._e = e = _Codec(Event.__table__, dialect)  # type: ignore[arg-type]
+        active = ", ".join(f"'{s}'" for s in ACTIVE)
+        event_cols = [c.name for c in e.columns if c.name != "id"]
+        sql = {
+            "approval": f"SELECT {a.select_list()} FROM approvals WHERE id = :id",
+            "decide": (
+                "UPDATE approvals SET status = :status, decided_at = :decided_at,"
+                " decided_by = :decided_by, decided_by_name = :decided_by_name,"
+                f" decision = :decision WHERE id = :id AND status = '{OPEN}'"
+                f" RETURNING {a.select_list()}"
+            ),
+            "event": (
+                f"INSERT INTO events ({', '.join(event_cols)})"
+                f" VALUES ({', '.join(':' + c for c in event_cols)})"
+            ),
+            "with_run": (
+                f"SELECT {a.select_list('a')}, {r.select_list('r')}"
+                " FROM approvals a JOIN runs r ON r.id = a.run_id WHERE a.id = :id"
+            ),
+            "applied": (
+                "UPDATE approvals SET applied_at = :applied_at"
+                " WHERE id = :id AND applied_at IS NULL"
+            ),
+            "finish": (
+                "UPDATE runs SET status = :status, outcome = :outcome, detail = :detail,"
+                f" updated_at = :updated_at WHERE id = :id AND status IN ({active})"
+                f" RETURNING {r.select_list()}"
+            ),
+            "run": f"SELECT {r.select_list()} FROM runs WHERE id = :id",
+        }
+        self._sql = {key: _named(text, dialect) for key, text in sql.items()}
+
+    async def get(self, approval_id: str) -> Approval | None:
+        """Return one approval, or None."""
+        async with self._driver.transaction(write=False) as tx:
+            rows = await tx.rows(self._sql["approval"], {"id": approval_id})
+        return Approval(**self._a.decode(rows[0])) if rows else None
+
+    async def decide(
+        self,
+        approval_id: str,
+        action: Action,
+        *,
+        actor: str,
+        actor_name: str | None,
+        payload: Callable[[Approval], dict[str, Any]],
+        event: EventFor,
+    ) -> Decision | None:
+        """Decide a pending approval in one transaction; the first decision wins.
+
+        Args:
+            approval_id: the approval.
+            action: approve, reject or edit.
+            actor: who decides.
+            actor_name: their display name.
+            payload: builds the decision details from the approval as it stands; raising
+                (the action is not offered, edits do not validate) rolls back.
+            event: the ``approval.decided`` event's fields, written when this call wins.
+
+        Returns:
+            The decision (``won`` False with the row as it stands when someone else
+            decided first), or None when there is no such approval.
+        """
+        async with self._driver.transaction(write=True) as tx:
+            rows = await tx.rows(self._sql["approval"], {"id": approval_id})
+            if not rows:
+                return None
+            current = Approval(**self._a.decode(rows[0]))
+            if current.status != OPEN:
+                return Decision(won=False, approval=current)
+            details = payload(current)
+            now = utcnow()
+            params = self._a.params(
+                id=approval_id,
+                status=DECIDED_STATUS[action],
+                decided_at=now,
+                decided_by=actor,
+                decided_by_name=actor_name,
+                decision={"action": action, **details},
+            )
+            rows = await tx.rows(self._sql["decide"], params)
+            if not rows:  # another process decided between our read and our update
+                rows = await tx.rows(self._sql["approval"], {"id": approval_id})
+                return Decision(won=False, approval=Approval(**self._a.decode(rows[0])))
+            approval = Approval(**self._a.decode(rows[0]))
+            await tx.rows(self._sql["event"], self._event(now, event(approval)))
+        return Decision(won=True, approval=approval)
+
+    async def with_run(self, approval_id: str) -> tuple[Approval, Run] | None:
+        """Return an approval and its run, fresh from the database, or None."""
+        async with self._driver.transaction(write=False) as tx:
+            rows = await tx.rows(self._sql["with_run"], {"id": approval_id})
+        if not rows:
+            return None
+        split = len(self._a.columns)
+        row = rows[0]
+        return Approval(**self._a.decode(row[:split])), Run(**self._r.decode(row[split:]))
+
+    async def finish(
+        self,
+        run_id: str,
+        *,
+        status: str,
+        outcome: str,
+        detail: str | None,
+        applied: str | None,
+        event: Callable[[Run], Mapping[str, Any]],
+    ) -> tuple[Run, bool]:
+        """Mark the decision applied and move an active run to ``status``, in one transaction.
+
+        Returns:
+            The run as it stands and True when this call moved it (then ``event`` is
+            written too).
+        """
+        now = utcnow()
+        async with self._driver.transaction(write=True) as tx:
+            if applied is not None:
+                await tx.rows(self._sql["applied"], self._a.params(id=applied, applied_at=now))
+            params = self._r.params(
+                id=run_id, status=status, outcome=outcome, detail=detail, updated_at=now
+            )
+            rows = await tx.rows(self._sql["finish"], params)
+            if rows:
+                run = Run(**self._r.decode(rows[0]))
+                await tx.rows(self._sql["event"], self._event(now, event(run)))
+                return run, True
+            rows = await tx.rows(self._sql["run"], {"id": run_id})
+        return Run(**self._r.decode(rows[0])), False
+
+    def _event(self, now: Any, fields: Mapping[str, Any]) -> dict[str, Any]:
+        values: dict[str, Any] = {c.name: None for c in self._e.columns if c.name != "id"}
+        values.update(fields)
+        values["at"] = now
+        values["data"] = values["data"] or {}
+        return self._e.params(**values)
+
+    async def aclose(self) -> None:
+        """Close the driver connection(s)."""
+        await self._driver.aclose()
+
+
+@asynccontextmanager
+async def open_hotpath(url: str, dialect: Dialect) -> AsyncIterator[HotPath]:
+    """Open the hot path's driver connection(s) for ``url``; close them on exit.
+
+    Args:
+        url: the SQLAlchemy URL of Deskhand's database.
+        dialect: the ORM engine's dialect (``engine.dialect``), whose column types encode
+            and decode values here.
+    """
+    driver: _Driver
+    if is_sqlite(url):
+        import aiosqlite
+
+        database = make_url(url).database or ":memory:"
+        conn = await aiosqlite.connect(
+            database, timeout=SQLITE_BUSY_TIMEOUT_S, isolation_level=None
+        )
+        for pragma in (
+            "PRAGMA journal_mode=WAL",
+            "PRAGMA synchronous=NORMAL",
+            "PRAGMA foreign_keys=ON",
+            f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}",
+        ):
+            await conn.execute(pragma)
+        driver = _Sqlite(conn)
+    else:
+        from psycopg_pool import AsyncConnectionPool
+
+        pool: AsyncConnectionPool = AsyncConnectionPool(
+            libpq_url(url), min_size=1, max_size=10, open=False, kwargs={"autocommit": True}
+        )
+        await pool.open(wait=True)
+        driver = _Postgres(pool)
+    hot = HotPath(driver, dialect)
+    try:
+        yield hot
+    finally:
+        await hot.aclose()

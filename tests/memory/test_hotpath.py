@@ -1,0 +1,229 @@
+"""The decision path on the driver: same rows as the ORM, first decision wins, on both backends."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from memory import approvals, events, runs
+from memory.db import Sessions, create_engine, create_sessions
+from memory.hotpath import HotPath, open_hotpath
+from memory.models import Approval, Base, Event, Run
+from tests.fixtures.db import async_url
+
+PREVIEW = {"kind": "email", "to": "ana@example.com", "subject": "Caf\u00e9 <&> \u201cquotes\u201d"}
+
+
+@dataclass
+class Store:
+    sessions: Sessions
+    hot: HotPath
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[Store]:
+    url = async_url(database_url)
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)
+    try:
+        async with open_hotpath(url, engine.dialect) as hot:
+            yield Store(create_sessions(engine), hot)
+    finally:
+        await engine.dispose()
+
+
+async def _waiting_run(store: Store, *, expires: datetime | None = None) -> Approval:
+    async with store.sessions.begin() as session:
+        run = await runs.create(
+            session, workflow="onboarding", workflow_version="2", inputs={"n": 1}, started_by="t"
+        )
+        approval = await approvals.create(
+            session,
+            run_id=run.id,
+            gate_key="send:0",
+            workflow="onboarding",
+            step="send",
+            title="Send the welcome email",
+            summary="To Ana",
+            preview=PREVIEW,
+            risk="high",
+            allowed_actions=("approve", "reject"),
+            expires_at=expires,
+        )
+    return approval
+
+
+def _decided_event(approval: Approval) -> dict[str, Any]:
+    return {
+        "actor": "telegram:1",
+        "kind": "approval.decided",
+        "summary": f"Approval {approval.id} {approval.status}",
+        "run_id": approval.run_id,
+        "approval_id": approval.id,
+        "data": {"action": "approve"},
+    }
+
+
+async def test_reads_what_the_orm_wrote(store: Store) -> None:
+    expires = datetime(2026, 11, 21, 9, 30, 15, 123456, tzinfo=UTC)
+    written = await _waiting_run(store, expires=expires)
+
+    read = await store.hot.get(written.id)
+    pair = await store.hot.with_run(written.id)
+
+    assert read is not None and pair is not None
+    for approval in (read, pair[0]):
+        assert approval.preview == PREVIEW
+        assert approval.expires_at == expires
+        assert approval.requested_at == written.requested_at
+        assert approval.allowed_actions == {"actions": ["approve", "reject"]}
+        assert approval.status == "pending" and approval.decision is None
+    assert pair[1].id == written.run_id and pair[1].inputs == {"n": 1}
+    assert await store.hot.get("NOPE1") is None and await store.hot.with_run("NOPE1") is None
+
+
+async def test_orm_reads_what_it_wrote(store: Store) -> None:
+    written = await _waiting_run(store)
+    before = datetime.now(UTC)
+
+    outcome = await store.hot.decide(
+        written.id,
+        "approve",
+        actor="telegram:1",
+        actor_name="Ana \u00c9",
+        payload=lambda current: {"note": current.title},
+        event=_decided_event,
+    )
+
+    assert outcome is not None and outcome.won
+    async with store.sessions() as session:
+        stored = await approvals.get(session, approval_id=written.id)
+        logged = (await session.scalars(select(Event).where(Event.approval_id == written.id))).all()
+    assert stored is not None
+    assert stored.status == "approved" and stored.decided_by_name == "Ana \u00c9"
+    assert stored.decision == {"action": "approve", "note": "Send the welcome email"}
+    assert stored.decided_at is not None and before <= stored.decided_at <= datetime.now(UTC)
+    assert stored.decided_at == outcome.approval.decided_at
+    assert [(e.kind, e.data, e.actor) for e in logged] == [
+        ("approval.decided", {"action": "approve"}, "telegram:1")
+    ]
+    assert logged[0].at == stored.decided_at
+
+
+async def test_first_of_many_concurrent_decisions_wins(store: Store) -> None:
+    written = await _waiting_run(store)
+
+    results = await asyncio.gather(
+        *(
+            store.hot.decide(
+                written.id,
+                "approve" if i % 2 else "reject",
+                actor=f"slack:U{i}",
+                actor_name=None,
+                payload=lambda current: {},
+                event=_decided_event,
+            )
+            for i in range(20)
+        )
+    )
+
+    winners = [r for r in results if r is not None and r.won]
+    assert len(winners) == 1
+    losers = [r for r in results if r is not None and not r.won]
+    assert len(losers) == 19
+    assert {r.approval.decided_by for r in losers} == {winners[0].approval.decided_by}
+    async with store.sessions() as session:
+        count = len((await session.scalars(select(Event))).all())
+    assert count == 1
+
+
+async def test_a_refused_payload_changes_nothing(store: Store) -> None:
+    written = await _waiting_run(store)
+
+    def refuse(current: Approval) -> dict[str, Any]:
+        raise ValueError("not offered")
+
+    with pytest.raises(ValueError):
+        await store.hot.decide(
+            written.id,
+            "edit",
+            actor="t",
+            actor_name=None,
+            payload=refuse,
+            event=_decided_event,
+        )
+
+    still = await store.hot.get(written.id)
+    assert still is not None and still.status == "pending" and still.decided_at is None
+    async with store.sessions() as session:
+        assert (await session.scalars(select(Event))).all() == []
+    # And the connection is usable afterwards: the transaction was rolled back.
+    again = await store.hot.decide(
+        written.id,
+        "approve",
+        actor="t",
+        actor_name=None,
+        payload=lambda c: {},
+        event=_decided_event,
+    )
+    assert again is not None and again.won
+
+
+async def test_finish_marks_applied_moves_the_run_once_and_logs_it(store: Store) -> None:
+    written = await _waiting_run(store)
+    await store.hot.decide(
+        written.id,
+        "approve",
+        actor="t",
+        actor_name=None,
+        payload=lambda c: {},
+        event=_decided_event,
+    )
+
+    def finished(run: Run) -> dict[str, Any]:
+        return {
+            "actor": "workflow:onboarding",
+            "kind": f"run.{run.status}",
+            "summary": "done",
+            "run_id": run.id,
+        }
+
+    first, moved = await store.hot.finish(
+        written.run_id,
+        status="completed",
+        outcome="sent",
+        detail="Sent to ana@example.com",
+        applied=written.id,
+        event=finished,
+    )
+    second, moved_again = await store.hot.finish(
+        written.run_id,
+        status="failed",
+        outcome="x",
+        detail=None,
+        applied=written.id,
+        event=finished,
+    )
+
+    assert moved and not moved_again
+    assert (first.status, first.outcome, first.detail) == (
+        "completed",
+        "sent",
+        "Sent to ana@example.com",
+    )
+    assert (second.status, second.outcome) == ("completed", "sent")
+    async with store.sessions() as session:
+        stored_run = await runs.get(session, run_id=written.run_id)
+        applied = await approvals.get(session, approval_id=written.id)
+        kinds = [e.kind for e in await events.for_run(session, run_id=written.run_id)]
+    assert stored_run is not None and stored_run.updated_at == first.updated_at
+    assert applied is not None and applied.applied_at is not None
+    assert applied.applied_at - first.updated_at < timedelta(seconds=1)
+    assert kinds.count("run.completed") == 1
