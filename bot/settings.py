@@ -52,6 +52,8 @@ class Settings(BaseSettings):
 
     digest_time: str = Field("08:00", alias="DESKHAND_DIGEST_TIME")
     batch_minutes: int = Field(60, ge=5, le=24 * 60, alias="DESKHAND_BATCH_MINUTES")
+    # The attention budget: batch messages per channel between one digest and the next.
+    batch_limit: int = Field(2, alias="DESKHAND_BATCH_LIMIT")
     quiet_hours: str | None = Field(None, alias="DESKHAND_QUIET_HOURS")
 
     smtp_url: SecretStr | None = Field(None, alias="DESKHAND_SMTP_URL")
@@ -122,6 +124,17 @@ class Settings(BaseSettings):
     def _clock(cls, value: str) -> str:
         parse_clock(value)
         return value.strip()
+
+    @field_validator("batch_limit", mode="before")
+    @classmethod
+    def _budget(cls, value: object) -> object:
+        text = str(value).strip()
+        if isinstance(value, bool) or not (text.isascii() and text.isdigit()):
+            raise ValueError(
+                f"must be a whole number of batch messages a day, 0 or more (got {value!r}), "
+                "e.g. 2; 0 turns batches off: all but high-risk requests wait for the digest"
+            )
+        return int(text)
 
     @field_validator("quiet_hours")
     @classmethod
@@ -203,6 +216,7 @@ class Settings(BaseSettings):
             batch_minutes=self.batch_minutes,
             digest_at=parse_clock(self.digest_time),
             quiet=QuietHours.parse(self.quiet_hours) if self.quiet_hours else None,
+            batch_limit=self.batch_limit,
         )
 
     @property

@@ -1,7 +1,9 @@
 """The operator's attention budget as pure time arithmetic (no clock of its own).
 
 Everything takes ``now`` as an argument, so a test can walk through a simulated day
-without sleeping, and the scheduler simply passes the real time.
+without sleeping, and the scheduler simply passes the real time. The budget itself is
+counted, not remembered: the caller says how many batches went out (it counts them in
+the database) and :meth:`AttentionPolicy.batch_slot` says whether one more may.
 """
 
 from __future__ import annotations
@@ -54,12 +56,18 @@ class QuietHours:
 
 @dataclass(frozen=True)
 class AttentionPolicy:
-    """When batches and digests go out, in the operator's time zone."""
+    """When batches and digests go out, in the operator's time zone.
+
+    ``batch_limit`` is the attention budget: batch messages per channel between one daily
+    digest time and the next (0: no batches, everything but high risk waits for the
+    digest).
+    """
 
     zone: ZoneInfo
     batch_minutes: int = 60
     digest_at: time = time(8, 0)
     quiet: QuietHours | None = None
+    batch_limit: int = 2
 
     def local(self, now: datetime) -> datetime:
         """``now`` in the operator's time zone."""
@@ -91,3 +99,26 @@ class AttentionPolicy:
     def digest_key(self, now: datetime) -> str:
         """Identifies the digest due at ``now``: one per local day, whoever sends it."""
         return "digest:" + self.local(self.last_digest_time(now)).date().isoformat()
+
+    def budget_key(self, now: datetime) -> str:
+        """Names the budget ``now`` draws on: the local day that began at the last digest time."""
+        return self.local(self.last_digest_time(now)).date().isoformat()
+
+    def batch_slot(self, now: datetime, *, sent: int, last_digest: datetime | None) -> str | None:
+        """The budget slot a batch sent at ``now`` would take, or None when none may go out.
+
+        Args:
+            now: the current time.
+            sent: batches already sent on this channel under :meth:`budget_key` of ``now``.
+            last_digest: when the last daily digest went out (None before the first).
+
+        Returns:
+            ``<budget key>#<n>`` for the n-th batch of the period; None during quiet hours,
+            once ``batch_limit`` batches went out, and in the batch window in which the
+            daily digest went out (it has just shown everything waiting).
+        """
+        if self.is_quiet(now) or sent >= self.batch_limit:
+            return None
+        if last_digest is not None and last_digest >= self.batch_window(now):
+            return None
+        return f"{self.budget_key(now)}#{sent + 1}"

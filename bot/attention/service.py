@@ -3,6 +3,11 @@
 The scheduler calls :meth:`Attention.tick` every minute with the real time; tests call it
 with simulated times. Every send is claimed in the database first, so several replicas
 (or a restart in the middle of a window) never send the same batch or digest twice.
+
+The attention budget (``batch_limit`` batches per channel per digest period) is counted
+from those claims too, never held in memory: a restart or a second replica sees the
+batches already sent, and once the budget is spent low- and medium-risk requests wait
+for the next digest (``/pending`` lists them meanwhile).
 """
 
 from __future__ import annotations
@@ -13,6 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.attention.digest import assemble
 from bot.attention.policy import AttentionPolicy
 from bot.attention.schedules import Schedules
@@ -21,11 +29,14 @@ from bot.core.views import ApprovalView, BatchView, DigestView, ScheduledItem
 from graph.runs import RunManager
 from memory import approvals, deliveries, events, jobs
 from memory.db import Sessions
-from memory.models import Approval
+from memory.models import Approval, JobClaim
 
 log = logging.getLogger(__name__)
 
 HELD_RISKS = ("low", "medium")
+# Each batch sent takes a slot ``<budget key>#<n>`` under this job id in ``job_claims``:
+# counting them gives the budget spent, and the primary key keeps it exact across replicas.
+BUDGET_JOB = "batch-budget"
 # Without any earlier digest, only a tick within this long after digest time sends one:
 # a fresh install at 15:00 should not open with a "catch-up" digest.
 FIRST_DIGEST_GRACE = timedelta(hours=1)
@@ -55,6 +66,19 @@ class TickReport:
 
 def _awake(approval: Approval, now: datetime) -> bool:
     return approval.snoozed_until is None or approval.snoozed_until <= now
+
+
+async def _batches_sent(session: AsyncSession, *, channel: str, budget: str) -> int:
+    """How many batches ``channel`` was sent under the budget ``budget`` (by any replica)."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(JobClaim)
+        .where(
+            JobClaim.job_id == f"{BUDGET_JOB}:{channel}",
+            JobClaim.fire_key.startswith(f"{budget}#", autoescape=True),
+        )
+    )
+    return int(count or 0)
 
 
 class Attention:
@@ -87,57 +111,85 @@ class Attention:
         self._notifiers.append(notifier)
 
     async def tick(self, now: datetime) -> TickReport:
-        """Expire what is due, send the batch and the digest when their time has come."""
+        """Expire what is due, send the digest and the batches when their time has come."""
         expired = len(await self._manager.expire_due(now=now))
         if self._schedules is not None:
             await self._schedules.fire_due_once(now)
-        batches = reminded = 0
-        if not self._policy.is_quiet(now):
-            batches, reminded = await self._batches(now)
+        # The digest first: a batch in the same window would repeat what it just showed.
         digests = await self._daily_digest(now)
+        batches, reminded = await self._batches(now)
         return TickReport(expired=expired, batches=batches, digests=digests, reminded=reminded)
 
     async def _batches(self, now: datetime) -> tuple[int, int]:
         window = self._policy.batch_window(now).isoformat()
+        budget = self._policy.budget_key(now)
         async with self._sessions() as session:
+            last_digest = await jobs.last_digest_end(session)
             due = await approvals.reminders_due(session, now=now)
         sent = 0
         for notifier in self._notifiers:
+            channel = notifier.channel
             async with self._sessions.begin() as session:
-                won = await jobs.claim(
-                    session,
-                    job_id=f"batch:{notifier.channel}",
-                    fire_key=window,
-                    by=self._instance,
+                spent = await _batches_sent(session, channel=channel, budget=budget)
+                slot = self._policy.batch_slot(now, sent=spent, last_digest=last_digest)
+                won = slot is not None and await jobs.claim(
+                    session, job_id=f"batch:{channel}", fire_key=window, by=self._instance
                 )
-            if not won:
+            if slot is None or not won:
                 continue
-            new = await self._claim_held(notifier.channel, now)
+            new = await self._take(channel, slot, now, reminders=bool(due))
+            if new is None:
+                continue
             fresh_ids = {a.id for a in new}
             view = BatchView(
                 key=f"batch:{window}",
                 new=tuple(ApprovalView.of(a) for a in new),
                 reminders=tuple(ApprovalView.of(a) for a in due if a.id not in fresh_ids),
             )
-            if view.empty:
+            try:
+                await notifier.post_batch(view)
+            except Exception:
+                # Give the requests back so a later batch or the digest shows them; the
+                # budget slot stays spent, so a flaky channel can never exceed the limit.
+                log.exception("batch not delivered", extra={"channel": channel, "slot": slot})
+                async with self._sessions.begin() as session:
+                    for approval in new:
+                        await deliveries.release(session, approval_id=approval.id, channel=channel)
                 continue
-            await notifier.post_batch(view)
             sent += 1
         reminded = await self._mark_reminded(due, now) if sent else 0
         return sent, reminded
 
-    async def _claim_held(self, channel: str, now: datetime) -> list[Approval]:
+    async def _take(
+        self, channel: str, slot: str, now: datetime, *, reminders: bool
+    ) -> list[Approval] | None:
+        """Claim a budget slot and the held requests its batch delivers, in one transaction.
+
+        Returns:
+            The requests claimed for the batch; None when there is nothing to send or
+            another replica took the slot (then nothing is claimed).
+        """
         async with self._sessions() as session:
             held = await deliveries.undelivered(
                 session, channel=channel, risks=HELD_RISKS, limit=200
             )
-        claimed = []
-        for approval in held:
-            if not _awake(approval, now):
-                continue
-            async with self._sessions.begin() as session:
-                if await deliveries.claim(session, approval_id=approval.id, channel=channel):
-                    claimed.append(approval)
+        awake = [a for a in held if _awake(a, now)]
+        if not awake and not reminders:
+            return None
+        async with self._sessions.begin() as session:
+            if not await jobs.claim(
+                session, job_id=f"{BUDGET_JOB}:{channel}", fire_key=slot, by=self._instance
+            ):
+                return None
+            claimed = [
+                a
+                for a in awake
+                if await deliveries.claim(session, approval_id=a.id, channel=channel)
+            ]
+            if not claimed and not reminders:
+                # All of it went out elsewhere meanwhile: keep the slot for a real batch.
+                await session.rollback()
+                return None
         return claimed
 
     async def _mark_reminded(self, due: Sequence[Approval], now: datetime) -> int:

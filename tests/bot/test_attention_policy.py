@@ -50,3 +50,42 @@ def test_batch_windows_of_90_minutes_count_from_midnight() -> None:
     policy = AttentionPolicy(zone=ZoneInfo("UTC"), batch_minutes=90)
     assert policy.batch_window(at("2026-11-21T02:59:00")) == at("2026-11-21T01:30:00")
     assert policy.batch_window(at("2026-11-21T03:00:00")) == at("2026-11-21T03:00:00")
+
+
+def test_batch_slots_spend_the_budget_of_the_digest_period() -> None:
+    policy = AttentionPolicy(
+        zone=BERLIN, batch_minutes=60, digest_at=time(8, 0), quiet=QuietHours.parse("22:00-07:00")
+    )
+    assert policy.batch_limit == 2  # the default budget
+    now = at("2026-11-21T10:00:00")  # 11:00 in Berlin; the period began at 08:00 Berlin
+    assert policy.budget_key(now) == "2026-11-21"
+    assert policy.budget_key(at("2026-11-21T06:59:00")) == "2026-11-20"  # 07:59 Berlin
+    digest = at("2026-11-21T07:00:30")
+    assert policy.batch_slot(now, sent=0, last_digest=digest) == "2026-11-21#1"
+    assert policy.batch_slot(now, sent=1, last_digest=digest) == "2026-11-21#2"
+    assert policy.batch_slot(now, sent=2, last_digest=digest) is None  # budget spent
+    assert policy.batch_slot(now, sent=0, last_digest=None) == "2026-11-21#1"
+    quiet = at("2026-11-21T22:00:00")  # 23:00 in Berlin
+    assert policy.batch_slot(quiet, sent=0, last_digest=digest) is None
+
+
+def test_no_batch_in_the_window_the_digest_went_out_in() -> None:
+    policy = AttentionPolicy(zone=ZoneInfo("UTC"), batch_minutes=60, digest_at=time(8, 0))
+    digest = at("2026-11-21T08:00:20")
+    assert policy.batch_slot(at("2026-11-21T08:00:30"), sent=0, last_digest=digest) is None
+    assert policy.batch_slot(at("2026-11-21T08:59:00"), sent=0, last_digest=digest) is None
+    assert policy.batch_slot(at("2026-11-21T09:00:00"), sent=0, last_digest=digest) == (
+        "2026-11-21#1"
+    )
+    # A catch-up digest at 11:10 (the bot was down at 08:00) closes the 11:00 window too.
+    late = at("2026-11-21T11:10:00")
+    assert policy.batch_slot(at("2026-11-21T11:20:00"), sent=0, last_digest=late) is None
+
+
+@pytest.mark.parametrize(("limit", "allowed"), [(0, 0), (1, 1), (2, 2), (500, 500)])
+def test_batch_limit_counts_slots(limit: int, allowed: int) -> None:
+    policy = AttentionPolicy(zone=ZoneInfo("UTC"), batch_limit=limit)
+    now = at("2026-11-21T12:00:00")
+    slots = [policy.batch_slot(now, sent=n, last_digest=None) for n in range(limit + 1)]
+    assert slots[:allowed] == [f"2026-11-21#{n + 1}" for n in range(allowed)]
+    assert slots[allowed:] == [None]

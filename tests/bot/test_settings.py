@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.attention.policy import AttentionPolicy, QuietHours
 from bot.settings import Settings, SettingsError, load_settings
 
 
-def make(**values: object) -> Settings:
+def make(**values: Any) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
@@ -71,3 +75,39 @@ def test_placeholders_refused_in_production() -> None:
     with pytest.raises(ValueError, match="TELEGRAM_BOT_TOKEN is a placeholder"):
         make(DESKHAND_ENV="production", TELEGRAM_BOT_TOKEN="changeme")
     assert make(TELEGRAM_BOT_TOKEN="changeme").telegram_bot_token is not None
+
+
+def test_attention_settings_make_the_policy() -> None:
+    # The defaults of the settings and of the policy are the same budget.
+    assert make().attention_policy() == AttentionPolicy(zone=ZoneInfo("UTC"))
+    assert make().batch_limit == 2
+    policy = make(
+        DESKHAND_TIMEZONE="Europe/Berlin",
+        DESKHAND_BATCH_MINUTES="30",
+        DESKHAND_BATCH_LIMIT="0",
+        DESKHAND_DIGEST_TIME="07:30",
+        DESKHAND_QUIET_HOURS="22:00-07:00",
+    ).attention_policy()
+    assert policy == AttentionPolicy(
+        zone=ZoneInfo("Europe/Berlin"),
+        batch_minutes=30,
+        digest_at=time(7, 30),
+        quiet=QuietHours.parse("22:00-07:00"),
+        batch_limit=0,
+    )
+    assert make(DESKHAND_BATCH_LIMIT=" 12 ").batch_limit == 12
+
+
+@pytest.mark.parametrize("bad", ["-1", "2.5", "two", "", "true"])
+def test_batch_limit_must_be_a_whole_number(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, bad: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DESKHAND_BATCH_LIMIT", bad)
+    with pytest.raises(SettingsError) as err:
+        load_settings()
+    assert str(err.value) == (
+        "Configuration problems:\n  DESKHAND_BATCH_LIMIT: must be a whole number of batch "
+        f"messages a day, 0 or more (got {bad!r}), e.g. 2; 0 turns batches off: all but "
+        "high-risk requests wait for the digest"
+    )

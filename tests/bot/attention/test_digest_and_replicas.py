@@ -41,18 +41,28 @@ async def test_two_replicas_fire_each_job_once(runtime: Runtime) -> None:
     first, second = RecordingNotifier("telegram"), RecordingNotifier("telegram")
     a = attention(runtime, first, instance="replica-a")
     b = attention(runtime, second, instance="replica-b")
-    for hour in range(7, 12):
-        await request(runtime, "low")
-        await request(runtime, "medium")
+    arrived: dict[int, list[str]] = {}
+    for hour in range(7, 13):
+        arrived[hour] = [await request(runtime, "low"), await request(runtime, "medium")]
         now = at(f"2026-11-21T{hour:02d}:00:00")
+        first.now = second.now = now
         await asyncio.gather(a.tick(now), b.tick(now), a.tick(now), b.tick(now))
     sent = first.sent + second.sent
-    assert len([s for s in sent if s.kind == "digest"]) == 1
-    batches = [s for s in sent if s.kind == "batch"]
-    assert len(batches) == 5
+    digests = [s for s in sent if s.kind == "digest"]
+    assert [d.at for d in digests] == [at("2026-11-21T08:00:00")]
+    # 07:00 spends the last of the previous day's budget; 08:00 is the digest's window;
+    # 09:00 and 10:00 spend today's two batches between them, whichever replica sent them.
+    batches = sorted((s for s in sent if s.kind == "batch"), key=lambda s: s.at)
+    assert [s.at.hour for s in batches] == [7, 9, 10]
     assert sorted(i for s in batches for i in s.ids) == sorted(
         set(i for s in batches for i in s.ids)
     )
+    assert set(batches[0].ids) == set(arrived[7])
+    # The 08:00 requests were shown in the digest; 11:00 and 12:00 wait for the next one.
+    assert set(batches[1].ids) == set(arrived[9])
+    waiting = {i for hour in (11, 12) for i in arrived[hour]}
+    assert not waiting & {i for s in batches for i in s.ids}
+    assert waiting <= {a.id for a in await runtime.manager.pending()}
 
 
 async def test_empty_day_says_so_in_one_line(runtime: Runtime) -> None:
