@@ -4,7 +4,8 @@
 
 Prints a table: assembly (database) and rendering times, p50/p95/max over repeated runs,
 on SQLite and PostgreSQL; then how many proactive messages a simulated day of 50 requests
-produces under a few batch settings. Target: assemble + render under 200 ms.
+produces under a few batch settings. Targets: assemble + render under 200 ms; at the
+default settings, at most 3 proactive messages a day besides the high-risk requests.
 """
 
 from __future__ import annotations
@@ -19,14 +20,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from typing import Any
 
 from sqlalchemy import insert
 
 from bot.attention.digest import assemble
-from bot.attention.policy import AttentionPolicy, QuietHours
+from bot.attention.policy import AttentionPolicy
 from bot.attention.service import Attention
-from bot.core.delivery import Dispatcher
+from bot.core.delivery import Dispatcher, MessageRef
 from bot.render.text import render
 from bot.runtime import Runtime, open_runtime
 from bot.settings import Settings
@@ -34,6 +35,21 @@ from memory.models import Approval, Event, Run
 
 NOW = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
 TARGET_MS = 200.0
+TARGET_MESSAGES = 3
+# (DESKHAND_BATCH_MINUTES, DESKHAND_BATCH_LIMIT) for the day table; None: the default.
+DAY_ROWS: tuple[tuple[int | None, int | None], ...] = (
+    (None, None),
+    (60, 0),
+    (60, 1000),
+    (180, 2),
+    (360, 2),
+)
+
+
+def bench_settings(home: Path, url: str, **env: str) -> Settings:
+    """Settings for a bench database, ignoring any ``.env`` in the working directory."""
+    values: dict[str, Any] = {"DESKHAND_HOME": str(home), "DATABASE_URL": url, **env}
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
 @asynccontextmanager
@@ -103,7 +119,7 @@ async def seed(rt: Runtime, *, approvals: int, events: int) -> None:
                     for i in chunk
                 ],
             )
-        done = [
+        done: list[dict[str, Any]] = [
             {
                 "id": f"d{i:08d}",
                 "workflow": "onboarding",
@@ -161,8 +177,11 @@ class CountingNotifier:
     def __init__(self) -> None:
         self.counts = {"card": 0, "batch": 0, "digest": 0}
 
-    async def post_approval(self, view: object) -> None:
+    async def post_approval(self, view: object) -> MessageRef:
+        # A ref, not None: None means "nowhere to post", and the card would be retried
+        # (and counted again) at every tick.
         self.counts["card"] += 1
+        return MessageRef(self.channel, "bench", str(self.counts["card"]))
 
     async def refresh_approval(self, view: object, ref: object) -> None:
         return None
@@ -174,14 +193,28 @@ class CountingNotifier:
         self.counts["digest"] += 1
 
 
-async def simulated_day(url: str, home: Path, batch_minutes: int) -> dict[str, int]:
-    """50 requests over a working day (09:00-18:00), quiet 22:00-07:00; count messages."""
+async def simulated_day(
+    url: str, home: Path, batch_minutes: int | None, batch_limit: int | None
+) -> tuple[AttentionPolicy, dict[str, int]]:
+    """50 requests over a working day (09:00-18:00), quiet 22:00-07:00; count messages.
+
+    The policy comes from the settings, so a None leaves that setting at its default.
+    """
     from memory import approvals, runs
 
-    settings = Settings(_env_file=None, DESKHAND_HOME=str(home), DATABASE_URL=url)  # type: ignore[call-arg]
-    policy = AttentionPolicy(
-        zone=ZoneInfo("UTC"), batch_minutes=batch_minutes, quiet=QuietHours.parse("22:00-07:00")
+    attention_env = {
+        name: str(value)
+        for name, value in (
+            ("DESKHAND_BATCH_MINUTES", batch_minutes),
+            ("DESKHAND_BATCH_LIMIT", batch_limit),
+        )
+        if value is not None
+    }
+    settings = bench_settings(
+        home, url, DESKHAND_TIMEZONE="UTC", DESKHAND_QUIET_HOURS="22:00-07:00", **attention_env
     )
+    policy = settings.attention_policy()
+    batch_minutes = policy.batch_minutes
     rng = random.Random(5)
     start = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
     plan = sorted(
@@ -238,7 +271,7 @@ async def simulated_day(url: str, home: Path, batch_minutes: int) -> dict[str, i
                     )
             await dispatcher.tick()
             await attention.tick(now)
-        return notifier.counts
+        return policy, notifier.counts
 
 
 def pct(values: list[float], q: float) -> float:
@@ -263,7 +296,7 @@ async def main() -> None:
     for name in names:
         async with backend(name) as url:
             with tempfile.TemporaryDirectory() as home:
-                settings = Settings(_env_file=None, DESKHAND_HOME=home, DATABASE_URL=url)  # type: ignore[call-arg]
+                settings = bench_settings(Path(home), url)
                 async with open_runtime(settings) as rt:
                     await seed(rt, approvals=args.approvals, events=args.events)
                     await time_digest(rt, 3)  # warm caches and the query planner
@@ -283,14 +316,23 @@ async def main() -> None:
     print()
     print("A working day of 50 requests (10 high), quiet hours 22:00-07:00, SQLite:")
     print(
-        f"{'batch minutes':<15}{'high (at once)':>15}{'batches':>9}{'digests':>9}{'other msgs':>12}"
+        f"{'batch minutes':<15}{'batch limit':<13}{'high (at once)':>15}{'batches':>9}"
+        f"{'digests':>9}{'other msgs':>12}  target"
     )
-    for minutes in (60, 180, 360):
+    for minutes, limit in DAY_ROWS:
         with tempfile.TemporaryDirectory() as home:
-            counts = await simulated_day(f"sqlite:///{home}/day.db", Path(home), minutes)
+            policy, counts = await simulated_day(
+                f"sqlite:///{home}/day.db", Path(home), minutes, limit
+            )
         other = counts["batch"] + counts["digest"]
+        verdict = ""
+        if (minutes, limit) == (None, None):
+            ok = other <= TARGET_MESSAGES
+            failed |= not ok
+            verdict = f"{'PASS' if ok else 'FAIL'} <= {TARGET_MESSAGES} (defaults)"
         print(
-            f"{minutes:<15}{counts['card']:>15}{counts['batch']:>9}{counts['digest']:>9}{other:>12}"
+            f"{policy.batch_minutes:<15}{policy.batch_limit:<13}{counts['card']:>15}"
+            f"{counts['batch']:>9}{counts['digest']:>9}{other:>12}  {verdict}"
         )
     if failed:
         raise SystemExit(1)
