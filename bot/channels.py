@@ -12,7 +12,7 @@ import contextlib
 import getpass
 import logging
 import signal
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -24,6 +24,9 @@ from bot.scheduler import Scheduler
 from bot.terminal.chat import TerminalChat, read_stdin, write_stdout
 
 log = logging.getLogger(__name__)
+
+# A decision committed this long ago and still not applied lost its resume: retry it.
+OVERDUE = timedelta(minutes=2)
 
 
 class ChatChannel(Protocol):
@@ -127,6 +130,10 @@ async def _fire_schedule(runtime: Runtime, schedule_id: str) -> None:
 
 
 async def _tick(runtime: Runtime) -> None:
-    report = await runtime.attention.tick(datetime.now(UTC))
+    now = datetime.now(UTC)
+    retried = await runtime.manager.apply_overdue(decided_before=now - OVERDUE)
+    if retried:
+        log.warning("applied overdue decisions", extra={"count": len(retried)})
+    report = await runtime.attention.tick(now)
     if report != TickReport():
         log.info("attention tick", extra=vars(report))

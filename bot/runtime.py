@@ -165,7 +165,12 @@ async def open_runtime(
                     manager=manager, sessions=sessions, attention=attention, schedules=schedules
                 ),
             )
-            yield Runtime(settings, engine, sessions, manager, core, email, attention, schedules)
+            try:
+                yield Runtime(
+                    settings, engine, sessions, manager, core, email, attention, schedules
+                )
+            finally:
+                await manager.drain()
     finally:
         await locks.aclose()
         await engine.dispose()

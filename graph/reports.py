@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 
 from memory.approvals import DECIDED_STATUS
@@ -19,10 +19,16 @@ class RunReport:
 
 @dataclass(frozen=True)
 class DecideReport:
-    """A decision that won, and where its run stands afterwards."""
+    """A decision that won, and where its run stands afterwards.
+
+    When the decision was taken with ``wait=False``, ``report`` is the run as it stood when
+    the decision committed (still waiting) and ``settled`` completes with the report once
+    the run has been resumed; otherwise ``settled`` is None and ``report`` is final.
+    """
 
     approval: Approval
     report: RunReport
+    settled: Awaitable[RunReport] | None = None
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,11 @@ Invariants it keeps:
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -51,9 +53,12 @@ class RunManager:
         workflows: Mapping[str, WorkflowSpec],
         locks: RunLocks,
         hotpath: HotPath,
+        resume_slots: int = 4,
     ) -> None:
         self._sessions = deps.sessions
         self._hot = hotpath
+        self._resuming: set[asyncio.Task[RunReport]] = set()
+        self._resume_slots = asyncio.Semaphore(resume_slots)
         self._email = deps.email
         self._locks = locks
         self._specs = dict(workflows)
@@ -112,8 +117,15 @@ class RunManager:
         actor_name: str | None = None,
         reason: str | None = None,
         changes: Mapping[str, str] | None = None,
+        wait: bool = True,
     ) -> DecideReport:
         """Decide an approval atomically, then resume its run exactly once.
+
+        With ``wait=False`` it returns as soon as the decision has committed (that is when
+        a chat card can say "Approved by Ana"); the resume runs in the background, a few
+        at a time, and the report's ``settled`` completes with where the run ends up. A
+        decision is durable once committed: if the process dies before the resume, the
+        next start applies it.
 
         Raises:
             NotFound: no such approval.
@@ -152,7 +164,38 @@ class RunManager:
                 f"Approval {approval_id} was already {describe_decision(approval)}.",
                 approval=approval,
             )
-        return DecideReport(approval=approval, report=await self._apply(approval, verify=False))
+        if wait:
+            report = await self._apply(approval, verify=False)
+            return DecideReport(approval=approval, report=report)
+        settled = self._background(self._apply(approval, verify=False), approval_id=approval_id)
+        return DecideReport(approval=approval, report=RunReport(run=outcome.run), settled=settled)
+
+    def _background(
+        self, work: Coroutine[Any, Any, RunReport], *, approval_id: str
+    ) -> asyncio.Task[RunReport]:
+        async def limited() -> RunReport:
+            async with self._resume_slots:
+                return await work
+
+        task = asyncio.get_running_loop().create_task(limited())
+        self._resuming.add(task)
+        task.add_done_callback(functools.partial(self._resumed, approval_id=approval_id))
+        return task
+
+    def _resumed(self, task: asyncio.Task[RunReport], *, approval_id: str) -> None:
+        self._resuming.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            ref = secrets.token_hex(4)
+            log.error(
+                "resume after a decision failed; the next start applies it",
+                exc_info=task.exception(),
+                extra={"approval_id": approval_id, "ref": ref},
+            )
+
+    async def drain(self) -> None:
+        """Wait for background resumes (at shutdown, before the checkpointer closes)."""
+        while self._resuming:
+            await asyncio.gather(*self._resuming, return_exceptions=True)
 
     def _payload(
         self,
@@ -365,6 +408,23 @@ class RunManager:
                 reports.append(report)
         return reports
 
+    async def apply_overdue(self, *, decided_before: datetime) -> list[RunReport]:
+        """Apply decisions committed before ``decided_before`` that no resume has applied.
+
+        A background resume that failed (the database went away mid-way, say) leaves its
+        decision committed but unapplied; the scheduler's minute tick calls this so it is
+        retried while the bot keeps running, not only at the next start. Each is checked
+        under its run's lock against the checkpoint, so a resume still in flight is never
+        repeated.
+        """
+        async with self._sessions() as session:
+            overdue = await approvals.decided_unapplied(session, decided_before=decided_before)
+        reports = []
+        for approval in overdue:
+            log.info("applying an overdue decision", extra={"approval_id": approval.id})
+            reports.append(await self._apply(approval))
+        return reports
+
     async def _continue(self, run_id: str) -> RunReport | None:
         async with self._locks.hold(run_id):
             async with self._sessions() as session:
@@ -443,17 +503,15 @@ class RunManager:
         detail: str | None,
         applied: str | None = None,
     ) -> RunReport:
-        def finished(moved: Run) -> dict[str, Any]:
-            return {
-                "actor": f"workflow:{run.workflow}",
-                "kind": f"run.{status}",
-                "summary": f"Run {run.id} {status}: {detail or outcome}",
-                "run_id": run.id,
-                "workflow": run.workflow,
-                "workflow_version": run.workflow_version,
-                "data": {"outcome": outcome},
-            }
-
+        finished = {
+            "actor": f"workflow:{run.workflow}",
+            "kind": f"run.{status}",
+            "summary": f"Run {run.id} {status}: {detail or outcome}",
+            "run_id": run.id,
+            "workflow": run.workflow,
+            "workflow_version": run.workflow_version,
+            "data": {"outcome": outcome},
+        }
         fresh, _ = await self._hot.finish(
             run.id, status=status, outcome=outcome, detail=detail, applied=applied, event=finished
         )

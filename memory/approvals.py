@@ -246,13 +246,19 @@ async def pending(session: AsyncSession, *, limit: int = 50) -> Sequence[Approva
     return result.all()
 
 
-async def decided_unapplied(session: AsyncSession) -> Sequence[Approval]:
-    """Return decisions committed but not yet applied (a crash came in between)."""
-    result = await session.scalars(
-        select(Approval)
-        .where(Approval.applied_at.is_(None), Approval.status != OPEN)
-        .order_by(Approval.decided_at)
-    )
+async def decided_unapplied(
+    session: AsyncSession, *, decided_before: datetime | None = None
+) -> Sequence[Approval]:
+    """Return decisions committed but not yet applied (a crash or a failure came between).
+
+    Args:
+        session: an open session.
+        decided_before: only those decided before this time.
+    """
+    stmt = select(Approval).where(Approval.applied_at.is_(None), Approval.status != OPEN)
+    if decided_before is not None:
+        stmt = stmt.where(Approval.decided_at < decided_before)
+    result = await session.scalars(stmt.order_by(Approval.decided_at))
     return result.all()
 
 

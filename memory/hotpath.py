@@ -150,6 +150,7 @@ class Decision:
 
     won: bool
     approval: Approval
+    run: Run
 
 
 EventFor = Callable[[Approval], Mapping[str, Any]]
@@ -178,7 +179,7 @@ class HotPath:
             ),
             "event": (
                 f"INSERT INTO events ({', '.join(event_cols)})"
-                f" VALUES ({', '.join(':' + c for c in event_cols)})"
+                f" VALUES ({', '.join(':e_' + c for c in event_cols)})"
             ),
             "with_run": (
                 f"SELECT {a.select_list('a')}, {r.select_list('r')}"
@@ -186,7 +187,7 @@ class HotPath:
             ),
             "applied": (
                 "UPDATE approvals SET applied_at = :applied_at"
-                " WHERE id = :id AND applied_at IS NULL"
+                " WHERE id = :applied AND applied_at IS NULL"
             ),
             "finish": (
                 "UPDATE runs SET status = :status, outcome = :outcome, detail = :detail,"
@@ -195,6 +196,24 @@ class HotPath:
             ),
             "run": f"SELECT {r.select_list()} FROM runs WHERE id = :id",
         }
+        # PostgreSQL runs data-modifying CTEs: each write and its event is one statement,
+        # one round trip, atomic without BEGIN and COMMIT. (SQLite has no such CTEs; its
+        # statements cost no round trip, so it keeps an explicit transaction.)
+        self._one_statement = dialect.name == "postgresql"
+        if self._one_statement:
+            typed = ", ".join(
+                f"CAST(:e_{c.name} AS {c.type.compile(dialect=dialect)})"
+                for c in e.columns
+                if c.name != "id"
+            )
+            log_from = f"INSERT INTO events ({', '.join(event_cols)}) SELECT {typed} FROM"
+            sql["decide_logged"] = (
+                f"WITH d AS ({sql['decide']}), e AS ({log_from} d) SELECT {a.select_list()} FROM d"
+            )
+            sql["finish_logged"] = (
+                f"WITH a AS ({sql['applied']}), r AS ({sql['finish']}), e AS ({log_from} r)"
+                f" SELECT {r.select_list()} FROM r"
+            )
         self._sql = {key: _named(text, dialect) for key, text in sql.items()}
 
     async def get(self, approval_id: str) -> Approval | None:
@@ -213,7 +232,7 @@ class HotPath:
         payload: Callable[[Approval], dict[str, Any]],
         event: EventFor,
     ) -> Decision | None:
-        """Decide a pending approval in one transaction; the first decision wins.
+        """Decide a pending approval atomically, with its event; the first decision wins.
 
         Args:
             approval_id: the approval.
@@ -221,46 +240,51 @@ class HotPath:
             actor: who decides.
             actor_name: their display name.
             payload: builds the decision details from the approval as it stands; raising
-                (the action is not offered, edits do not validate) rolls back.
-            event: the ``approval.decided`` event's fields, written when this call wins.
+                (the action is not offered, edits do not validate) changes nothing.
+            event: the ``approval.decided`` event's fields for the decided approval,
+                written with the decision when this call wins.
 
         Returns:
             The decision (``won`` False with the row as it stands when someone else
             decided first), or None when there is no such approval.
         """
-        async with self._driver.transaction(write=True) as tx:
-            rows = await tx.rows(self._sql["approval"], {"id": approval_id})
+        async with self._driver.transaction(write=not self._one_statement) as tx:
+            rows = await tx.rows(self._sql["with_run"], {"id": approval_id})
             if not rows:
                 return None
-            current = Approval(**self._a.decode(rows[0]))
+            current, run = self._pair(rows[0])
             if current.status != OPEN:
-                return Decision(won=False, approval=current)
-            details = payload(current)
+                return Decision(won=False, approval=current, run=run)
             now = utcnow()
-            params = self._a.params(
-                id=approval_id,
-                status=DECIDED_STATUS[action],
-                decided_at=now,
-                decided_by=actor,
-                decided_by_name=actor_name,
-                decision={"action": action, **details},
-            )
-            rows = await tx.rows(self._sql["decide"], params)
+            changes = {
+                "status": DECIDED_STATUS[action],
+                "decided_at": now,
+                "decided_by": actor,
+                "decided_by_name": actor_name,
+                "decision": {"action": action, **payload(current)},
+            }
+            decided = Approval(**{**self._a.decode(rows[0][: len(self._a.columns)]), **changes})
+            params = self._a.params(id=approval_id, **changes)
+            logged = self._event(now, event(decided))
+            if self._one_statement:
+                rows = await tx.rows(self._sql["decide_logged"], {**params, **logged})
+            else:
+                rows = await tx.rows(self._sql["decide"], params)
+                if rows:
+                    await tx.rows(self._sql["event"], logged)
             if not rows:  # another process decided between our read and our update
                 rows = await tx.rows(self._sql["approval"], {"id": approval_id})
-                return Decision(won=False, approval=Approval(**self._a.decode(rows[0])))
-            approval = Approval(**self._a.decode(rows[0]))
-            await tx.rows(self._sql["event"], self._event(now, event(approval)))
-        return Decision(won=True, approval=approval)
+                return Decision(won=False, approval=Approval(**self._a.decode(rows[0])), run=run)
+        return Decision(won=True, approval=Approval(**self._a.decode(rows[0])), run=run)
 
     async def with_run(self, approval_id: str) -> tuple[Approval, Run] | None:
         """Return an approval and its run, fresh from the database, or None."""
         async with self._driver.transaction(write=False) as tx:
             rows = await tx.rows(self._sql["with_run"], {"id": approval_id})
-        if not rows:
-            return None
+        return self._pair(rows[0]) if rows else None
+
+    def _pair(self, row: Row) -> tuple[Approval, Run]:
         split = len(self._a.columns)
-        row = rows[0]
         return Approval(**self._a.decode(row[:split])), Run(**self._r.decode(row[split:]))
 
     async def finish(
@@ -271,26 +295,34 @@ class HotPath:
         outcome: str,
         detail: str | None,
         applied: str | None,
-        event: Callable[[Run], Mapping[str, Any]],
+        event: Mapping[str, Any],
     ) -> tuple[Run, bool]:
-        """Mark the decision applied and move an active run to ``status``, in one transaction.
+        """Mark the decision applied and move an active run to ``status``, atomically.
 
         Returns:
-            The run as it stands and True when this call moved it (then ``event`` is
+            The run as it stands and True when this call moved it (then ``event`` was
             written too).
         """
         now = utcnow()
-        async with self._driver.transaction(write=True) as tx:
-            if applied is not None:
-                await tx.rows(self._sql["applied"], self._a.params(id=applied, applied_at=now))
-            params = self._r.params(
+        params = {
+            **self._r.params(
                 id=run_id, status=status, outcome=outcome, detail=detail, updated_at=now
-            )
-            rows = await tx.rows(self._sql["finish"], params)
+            ),
+            "applied": applied,
+            "applied_at": self._a.params(applied_at=now)["applied_at"],
+            **self._event(now, event),
+        }
+        async with self._driver.transaction(write=not self._one_statement) as tx:
+            if self._one_statement:
+                rows = await tx.rows(self._sql["finish_logged"], params)
+            else:
+                if applied is not None:
+                    await tx.rows(self._sql["applied"], params)
+                rows = await tx.rows(self._sql["finish"], params)
+                if rows:
+                    await tx.rows(self._sql["event"], params)
             if rows:
-                run = Run(**self._r.decode(rows[0]))
-                await tx.rows(self._sql["event"], self._event(now, event(run)))
-                return run, True
+                return Run(**self._r.decode(rows[0])), True
             rows = await tx.rows(self._sql["run"], {"id": run_id})
         return Run(**self._r.decode(rows[0])), False
 
@@ -299,7 +331,7 @@ class HotPath:
         values.update(fields)
         values["at"] = now
         values["data"] = values["data"] or {}
-        return self._e.params(**values)
+        return {f"e_{k}": v for k, v in self._e.params(**values).items()}
 
     async def aclose(self) -> None:
         """Close the driver connection(s)."""

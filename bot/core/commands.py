@@ -6,10 +6,12 @@ Telegram, Slack, the terminal and the CLI all call :meth:`Core.handle` and rende
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from bot.core.attention_commands import AttentionCommands
 from bot.core.messages import (
@@ -32,7 +34,7 @@ from bot.core.messages import (
 from bot.core.operators import Operators
 from bot.core.parsing import key_values, split_command, words
 from graph.errors import AlreadyDecided, DeskhandError, InvalidInput, NotAllowed, NotFound
-from graph.runs import RunManager, RunReport, describe_decision
+from graph.runs import DecideReport, RunManager, RunReport, describe_decision
 from graph.workflows import lookup
 from memory.ids import normalize_approval_id, normalize_run_id
 
@@ -75,6 +77,7 @@ class Core:
         self._operators = operators
         self._max_chars = max_chars
         self._listeners: list[Callable[[], None]] = []
+        self._following: set[asyncio.Task[Response]] = set()
         self._handlers: dict[str, Handler] = {
             "help": self._help,
             "start": self._help,
@@ -109,18 +112,23 @@ class Core:
         """Every command name the core answers (for menus such as setMyCommands)."""
         return tuple(self._handlers)
 
-    async def handle(self, inbound: Inbound) -> Response:
-        """Answer one inbound message or button press; never raises."""
+    async def handle(self, inbound: Inbound, *, resume_later: bool = False) -> Response:
+        """Answer one inbound message or button press; never raises.
+
+        With ``resume_later``, an approve or reject press is answered as soon as the
+        decision commits, and the run's outcome comes in ``Response.later``.
+        """
         try:
             if not self._operators.allows(inbound.user):
                 return await self._refuse(inbound)
+            later: list[Awaitable[Response]] | None = [] if resume_later else None
             if inbound.action is not None:
-                replies = await self._decide(inbound, inbound.action)
+                replies = await self._decide(inbound, inbound.action, later=later)
             else:
                 replies = await self._text(inbound)
             if any(isinstance(r, (RunStarted, DecisionNotice)) for r in replies):
                 self._changed()
-            return Response(replies)
+            return Response(replies, later=later[0] if later else None)
         except AlreadyDecided as exc:
             return Response(
                 (Text(str(exc), "warn"), ApprovalCard(ApprovalView.of(exc.approval))), refused=True
@@ -291,7 +299,17 @@ class Core:
             inbound, ButtonAction("edit", tokens[0], changes=key_values(tokens[1:]))
         )
 
-    async def _decide(self, inbound: Inbound, action: ButtonAction) -> tuple[Reply, ...]:
+    async def _decide(
+        self,
+        inbound: Inbound,
+        action: ButtonAction,
+        *,
+        later: list[Awaitable[Response]] | None = None,
+    ) -> tuple[Reply, ...]:
+        """Decide; with ``later``, approve and reject return at commit and the rest follows.
+
+        An edit always waits: its answer is the edited draft's new card.
+        """
         if action.verb == "approve_all":
             if self._attention is None:
                 raise NotFound("Digests are not available here.")
@@ -311,9 +329,36 @@ class Core:
             actor_name=inbound.user.display,
             reason=action.reason,
             changes=action.changes,
+            wait=later is None or action.verb == "edit",
         )
         notice = DecisionNotice(ApprovalView.of(outcome.approval), RunView.of(outcome.report.run))
+        if outcome.settled is not None and later is not None:
+            later.append(self._follow(self._follow_up(inbound, outcome)))
+            return (notice,)
         return (notice, *_waiting(outcome.report))
+
+    def _follow(self, work: Coroutine[Any, Any, Response]) -> asyncio.Task[Response]:
+        task = asyncio.get_running_loop().create_task(work)
+        self._following.add(task)  # a task nobody references can be collected mid-flight
+        task.add_done_callback(self._following.discard)
+        return task
+
+    async def _follow_up(self, inbound: Inbound, outcome: DecideReport) -> Response:
+        """Where the run stands once the decision has been applied; never raises."""
+        assert outcome.settled is not None
+        try:
+            report = await outcome.settled
+        except Exception:
+            ref = secrets.token_hex(4)
+            log.exception("resume failed", extra={"ref": ref, "actor": inbound.user.actor})
+            text = (
+                f"The decision is recorded, but resuming the run failed (ref {ref}); "
+                "it is retried within a few minutes. The details are in the log."
+            )
+            return Response((Text(text, "error"),), refused=True, error_ref=ref)
+        self._changed()
+        notice = DecisionNotice(ApprovalView.of(outcome.approval), RunView.of(report.run))
+        return Response((notice, *_waiting(report)))
 
     async def _runs(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
         items = await self._manager.list_runs(limit=20)

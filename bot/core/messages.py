@@ -5,6 +5,7 @@ Replies carry plain data (views), never ORM rows, so renderers stay pure functio
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -140,11 +141,18 @@ Reply = (
 
 @dataclass(frozen=True)
 class Response:
-    """What the core answers: replies to render; ``refused`` when nothing was done."""
+    """What the core answers: replies to render; ``refused`` when nothing was done.
+
+    ``later`` is set when a decision was answered as soon as it committed
+    (``Core.handle(..., resume_later=True)``): it completes with the answer once the run
+    has been resumed (the outcome, and a new card if the run waits again). It never
+    raises; a front-end that ignores it loses nothing but that second update.
+    """
 
     replies: tuple[Reply, ...]
     refused: bool = False
     error_ref: str | None = None
+    later: Awaitable[Response] | None = None
 
 
 __all__ = [

@@ -8,9 +8,12 @@ load balancer. The Application is built when the channel is constructed, never a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import warnings
+from collections.abc import Coroutine
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from telegram.error import InvalidToken
@@ -30,6 +33,7 @@ log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ("message", "callback_query")
 RETRIES = 3  # for a 429 (after its retry_after) and for start-up calls
+FOLLOW_UP_GRACE_S = 30.0  # at stop, how long runs' outcomes may take to reach their cards
 
 
 def build_application(settings: Settings) -> Application:
@@ -85,7 +89,8 @@ class TelegramChannel:
             chat_id=default_chat(runtime.settings),
         )
         self.notifier: Notifier = self._notifier  # what the dispatcher sees
-        deps = TelegramDeps(core=runtime.core, notifier=self._notifier)
+        self._following: set[asyncio.Task[None]] = set()
+        deps = TelegramDeps(core=runtime.core, notifier=self._notifier, spawn=self._spawn)
         conversation.register(self.application, deps)
         handlers.register(self.application, deps)
         callbacks.register(self.application, deps)
@@ -149,15 +154,22 @@ class TelegramChannel:
             error_callback=errors.polling_failed,
         )
 
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._following.add(task)
+        task.add_done_callback(self._following.discard)
+
     async def stop(self) -> None:
-        """Stop receiving, let running handlers finish, close every connection."""
-        self._notifier.set_ready(False)
+        """Stop receiving, let running handlers and follow-ups finish, close connections."""
         application = self.application
         updater = application.updater
         if updater is not None and updater.running:
             await updater.stop()
         if application.running:
             await application.stop()
+        if self._following:  # runs' outcomes still to show on their cards
+            await asyncio.wait(self._following, timeout=FOLLOW_UP_GRACE_S)
+        self._notifier.set_ready(False)
         await application.shutdown()
         # shutdown() returns early when initialize() failed (a refused token), leaving the
         # bot's HTTP clients open; closing them again after a full shutdown does nothing.

@@ -85,8 +85,27 @@ async def approve(tap: Tap, deps: TelegramDeps) -> None:
     inbound = Inbound(tap.user, action=ButtonAction("approve", tap.press.target))
     with deps.notifier.in_hand(tap.chat_id, tap.message_id):
         async with deps.deciding:
-            response = await deps.core.handle(inbound)
+            # The card shows the decision as soon as it commits; the run's outcome follows.
+            response = await deps.core.handle(inbound, resume_later=True)
         await settle(tap, response, deps)
+    follow(tap, response, deps)
+
+
+def follow(tap: Tap, response: Response, deps: TelegramDeps) -> None:
+    """Once the decided run has moved on, show its outcome on the card (in the background)."""
+    later = response.later
+    if later is None:
+        return
+
+    async def outcome() -> None:
+        settled = await later
+        with deps.notifier.in_hand(tap.chat_id, tap.message_id):
+            try:
+                await settle(tap, settled, deps)
+            except Exception:
+                log.exception("could not show a run's outcome", extra={"chat_id": tap.chat_id})
+
+    deps.spawn(outcome())
 
 
 async def settle(tap: Tap, response: Response, deps: TelegramDeps) -> None:

@@ -7,7 +7,9 @@ Built once by :class:`~bot.telegram.app.TelegramChannel` and handed to each modu
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 import telegram
 
@@ -28,6 +30,9 @@ class TelegramDeps:
 
     core: Core
     notifier: TelegramNotifier
+    # Runs follow-ups (a run's outcome after the card showed the decision) beside the
+    # handlers: the Application's create_task, which stop() waits for.
+    spawn: Callable[[Coroutine[Any, Any, None]], object]
     approvals: KeyedLocks = field(default_factory=KeyedLocks)
     deciding: asyncio.Semaphore = field(
         default_factory=lambda: asyncio.Semaphore(DECISIONS_AT_ONCE)

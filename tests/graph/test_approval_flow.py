@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
 from bot.core.messages import ButtonAction, DecisionNotice, Inbound, RunStarted, Text, User
 from bot.runtime import Runtime
+from memory.hotpath import open_hotpath
 from memory.models import Approval, Contact, Effect, Event
 from tests.fakes.smtp import SmtpSink
-from tests.fixtures.runtime import ONBOARD, card_of, say
+from tests.fixtures.runtime import ONBOARD, OPERATOR, card_of, say
 
 
 async def count_events(rt: Runtime, kind: str, run_id: str | None = None) -> int:
@@ -132,3 +135,59 @@ async def test_cancel_closes_the_approval(runtime: Runtime, smtp_sink: SmtpSink)
     again = await say(runtime, f"/cancel {card.run_id}")
     assert again.refused and "already cancelled" in again.replies[0].text  # type: ignore[union-attr]
     assert smtp_sink.messages == []
+
+
+async def test_a_press_is_answered_at_commit_and_the_outcome_follows(
+    runtime: Runtime, smtp_sink: SmtpSink
+) -> None:
+    card = card_of(await say(runtime, ONBOARD)).approval
+    smtp_sink.on_message = lambda message: time.sleep(0.5)  # the send is slow
+
+    pressed = await runtime.core.handle(
+        Inbound(OPERATOR, action=ButtonAction("approve", card.id)), resume_later=True
+    )
+
+    (notice,) = pressed.replies
+    assert isinstance(notice, DecisionNotice)
+    assert notice.approval.status == "approved"
+    assert (notice.approval.decided_text or "").startswith("approved by Ana at ")
+    assert notice.run.status == "waiting"  # answered before the run moved on
+    assert smtp_sink.messages == [] and pressed.later is not None
+    again = await runtime.core.handle(Inbound(OPERATOR, action=ButtonAction("approve", card.id)))
+    assert again.refused  # already decided, whatever the resume is doing
+
+    settled = await pressed.later
+    (outcome,) = settled.replies
+    assert isinstance(outcome, DecisionNotice)
+    assert (outcome.run.status, outcome.run.outcome) == ("completed", "sent")
+    assert len(smtp_sink.messages) == 1
+    assert await count_events(runtime, "run.completed", notice.run.id) == 1
+
+
+async def test_a_decision_whose_resume_never_ran_is_applied_by_the_tick(
+    runtime: Runtime, smtp_sink: SmtpSink
+) -> None:
+    card = card_of(await say(runtime, ONBOARD)).approval
+    # Commit a decision the way a press does, with no resume after it (as if the resume
+    # had failed): through a second hot path on the same database.
+    async with open_hotpath(runtime.settings.sqlalchemy_url, runtime.engine.dialect) as hot:
+        decided = await hot.decide(
+            card.id,
+            "approve",
+            actor="terminal:local",
+            actor_name="Ana",
+            payload=lambda current: {},
+            event=lambda approval: {"actor": "terminal:local", "kind": "approval.decided",
+                                    "summary": "decided", "run_id": approval.run_id},
+        )  # fmt: skip
+    assert decided is not None and decided.won
+
+    too_soon = await runtime.manager.apply_overdue(decided_before=decided.approval.decided_at)
+    assert too_soon == [] and smtp_sink.messages == []
+
+    later = decided.approval.decided_at + timedelta(minutes=5)
+    (report,) = await runtime.manager.apply_overdue(decided_before=later)
+    assert (report.run.status, report.run.outcome) == ("completed", "sent")
+    assert len(smtp_sink.messages) == 1
+    assert await runtime.manager.apply_overdue(decided_before=later) == []
+    assert len(smtp_sink.messages) == 1

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from memory import approvals, events, runs
 from memory.db import Sessions, create_engine, create_sessions
 from memory.hotpath import HotPath, open_hotpath
-from memory.models import Approval, Base, Event, Run
+from memory.models import Approval, Base, Event
 from tests.fixtures.db import async_url
 
 PREVIEW = {"kind": "email", "to": "ana@example.com", "subject": "Caf\u00e9 <&> \u201cquotes\u201d"}
@@ -187,13 +187,12 @@ async def test_finish_marks_applied_moves_the_run_once_and_logs_it(store: Store)
         event=_decided_event,
     )
 
-    def finished(run: Run) -> dict[str, Any]:
-        return {
-            "actor": "workflow:onboarding",
-            "kind": f"run.{run.status}",
-            "summary": "done",
-            "run_id": run.id,
-        }
+    finished = {
+        "actor": "workflow:onboarding",
+        "kind": "run.completed",
+        "summary": "done",
+        "run_id": written.run_id,
+    }
 
     first, moved = await store.hot.finish(
         written.run_id,

@@ -57,10 +57,14 @@ async def test_approve_answers_edits_the_card_and_sends_one_email(
     fake.tap(ANA, card["message_id"], data_of(card, "Approve"))
 
     (answer,) = await fake.wait_for("answerCallbackQuery")
-    (edit,) = await fake.wait_for("editMessageText")
+    decided, outcome = await fake.wait_for("editMessageText", 2)
     assert await emails(smtp_sink, 1)
 
-    assert "text" not in answer.params and answer.at <= edit.at  # answered before the edit
+    assert "text" not in answer.params and answer.at <= decided.at  # answered before the edit
+    # The card shows the decision as soon as it commits, then the run's outcome.
+    assert "\u2705 <b>Approved by Ana at " in decided.params["text"]
+    assert "Run r" not in decided.params["text"]
+    assert "completed: Sent to bo@example.com" in outcome.params["text"]
     shown = fake.message(ANA, card["message_id"])
     assert "\u2705 <b>Approved by Ana at " in shown["text"]
     assert "Run r" in shown["text"] and "completed: Sent to bo@example.com" in shown["text"]
@@ -202,7 +206,7 @@ async def test_a_slow_check_is_answered_at_once_and_refused_by_message(bot: Runn
     assert told.params["reply_parameters"]["message_id"] == card["message_id"]
 
 
-async def test_a_tap_waiting_behind_a_slow_decision_is_answered_in_time(
+async def test_a_second_tap_while_the_email_is_slow_is_told_at_once(
     bot: Running, smtp_sink: SmtpSink
 ) -> None:
     smtp_sink.on_message = lambda message: time.sleep(1.5)  # a slow mail server
@@ -212,9 +216,13 @@ async def test_a_tap_waiting_behind_a_slow_decision_is_answered_in_time(
     fake.tap(ANA, card["message_id"], data_of(card, "Approve"))
 
     first, second = await fake.wait_for("answerCallbackQuery", count=2)
-    assert second.at - first.at < 1.4 and "text" not in second.params  # not left spinning
-    told = await fake.wait_for(
-        "sendMessage", predicate=lambda call: "Already approved" in call.params["text"]
-    )
-    assert told[0].params["text"].startswith("Already approved by Ana at ")
+    # The decision commits before the email goes: the second tap is not left spinning
+    # behind the mail server, it is told who decided.
+    assert second.at - first.at < 1.4 and "text" not in first.params
+    assert second.params["text"].startswith("Already approved by Ana at ")
+    assert second.params["show_alert"] is True
     assert await emails(smtp_sink, 1) and len(smtp_sink.messages) == 1
+    outcome = await fake.wait_for(
+        "editMessageText", predicate=lambda call: "completed: Sent to" in call.params["text"]
+    )
+    assert len(outcome) == 1
