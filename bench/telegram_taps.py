@@ -36,6 +36,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -206,15 +207,18 @@ class Results:
     calls: dict[str, float]
 
 
-async def run(plan: Plan) -> Results:
-    """Set up, measure, tear down."""
+async def run(plan: Plan, *, floor: bool = False) -> Results:
+    """Set up, measure, tear down; ``floor`` measures the bare library bot instead."""
     home = Path(tempfile.mkdtemp(prefix="deskhand-bench-tg-"))
     total = plan.taps + WARMUP
     async with FakeTelegram() as fake:
         port = _free_port()
         env = environment(plan, home, fake, port)
-        await prepare(env, total)
-        child = await _start_child(env, plan.profile)
+        if floor:
+            env["BENCH_FLOOR_CARDS"] = str(total)
+        else:
+            await prepare(env, total)
+        child = await _start_child(env, plan.profile, floor=floor)
         try:
             await fake.wait_for("sendMessage", total, timeout=120, predicate=_is_card)
             if plan.mode == "webhook":
@@ -286,8 +290,10 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def _start_child(env: dict[str, str], profile: Path | None) -> asyncio.subprocess.Process:
-    args = [sys.executable, "-m", "bench.telegram_taps", "--serve"]
+async def _start_child(
+    env: dict[str, str], profile: Path | None, *, floor: bool = False
+) -> asyncio.subprocess.Process:
+    args = [sys.executable, "-m", "bench.telegram_taps", "--serve-floor" if floor else "--serve"]
     if profile is not None:
         args += ["--profile", str(profile)]
     return await asyncio.create_subprocess_exec(*args, env={**os.environ, **env})
@@ -303,6 +309,50 @@ async def serve() -> None:
     logs.configure(level="WARNING", secrets=settings.secrets(), file=settings.home / "bot.log")
     async with open_runtime(settings, transport=NullTransport()) as runtime:
         await serve_channels(runtime)
+
+
+async def serve_floor() -> None:
+    """The library floor: python-telegram-bot alone, built as Deskhand builds it.
+
+    Same :func:`bot.telegram.app.build_application` (rate limiter, concurrency, timeouts),
+    same polling, and one handler doing the least a tap needs: answer it, then edit the
+    message to say who approved it. No database, no workflow. It first posts
+    ``BENCH_FLOOR_CARDS`` messages with an Approve button to tap (set-up).
+    """
+    from datetime import UTC, datetime
+
+    from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+    from telegram.ext import CallbackQueryHandler, ContextTypes
+
+    from bot.settings import load_settings
+    from bot.telegram.app import build_application
+
+    settings = load_settings()
+    application = build_application(settings)
+
+    async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        assert query is not None
+        await query.answer()
+        when = datetime.now(UTC).strftime("%H:%M")
+        await query.edit_message_text(f"<b>Approved by {query.from_user.first_name} at {when}</b>")
+
+    application.add_handler(CallbackQueryHandler(press))
+    await application.initialize()
+    await application.start()
+    for n in range(int(os.environ["BENCH_FLOOR_CARDS"])):
+        button = InlineKeyboardButton("Approve", callback_data=f"a:F{n:04d}")
+        markup = InlineKeyboardMarkup([[button]])
+        await application.bot.send_message(OPERATOR, f"Card {n}", reply_markup=markup)
+    updater = application.updater
+    assert updater is not None
+    await updater.start_polling(poll_interval=0, timeout=timedelta(seconds=10))
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    await stop.wait()
+    await updater.stop()
+    await application.stop()
+    await application.shutdown()
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -323,6 +373,8 @@ def report(plan: Plan, results: Results) -> bool:
     rows = [
         ("tap -> answerCallbackQuery", "answer"),
         ("tap -> editMessageText", "edit"),
+        ("floor: PTB alone -> answer", "floor answer"),
+        ("floor: PTB alone -> edit", "floor edit"),
         ("core.check alone", "core.check"),
         ("core.handle (decide) alone", "core.handle"),
     ]
@@ -337,6 +389,11 @@ def report(plan: Plan, results: Results) -> bool:
             target, verdict = f"{TARGETS_MS[name]:.0f}", "yes" if p99 < TARGETS_MS[name] else "NO"
             passed &= p99 < TARGETS_MS[name]
         print(f"{label:<30}{cells}{max(values):8.1f}{target:>12}  {verdict}")
+    for name in ("answer", "edit"):
+        mine, bare = results.latencies.get(name), results.latencies.get(f"floor {name}")
+        if mine and bare:
+            ratios = [percentile(mine, q) / percentile(bare, q) for q in (50, 99)]
+            print(f"{name + ' deskhand/floor':<30}{ratios[0]:7.2f}x{'':8}{ratios[1]:7.2f}x")
     for label, value in results.per_tap.items():
         print(f"{label:<30}{value:8.1f}")
     print("Bot API calls per tap: " + ", ".join(f"{m} {n:.2f}" for m, n in results.calls.items()))
@@ -359,12 +416,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--core", action="store_true", help="also time the same taps straight into the core"
     )
+    parser.add_argument(
+        "--no-floor", action="store_true", help="skip the python-telegram-bot floor run"
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-floor", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
         return _serve_child(args.profile)
+    if args.serve_floor:
+        asyncio.run(serve_floor())
+        return 0
     plan = Plan(args.taps, args.concurrency, args.mode, args.max_rate, args.profile)
     results = asyncio.run(run(plan))
+    if not args.no_floor and plan.mode == "polling":
+        floor = asyncio.run(run(plan, floor=True))
+        results.latencies |= {f"floor {k}": v for k, v in floor.latencies.items()}
+        for label, value in floor.per_tap.items():
+            results.per_tap[f"floor: {label}"] = value
     if args.core:
         home = tempfile.mkdtemp(prefix="deskhand-bench-core-")
         env = {"DESKHAND_HOME": home, "TELEGRAM_ALLOWED_USERS": str(OPERATOR)}

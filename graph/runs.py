@@ -29,6 +29,7 @@ from graph import expiry
 from graph.deps import WorkflowDeps
 from graph.doubt import settle_in_doubt
 from graph.errors import AlreadyDecided, InvalidInput, NotFound, RunNotActive
+from graph.foreground import Foreground
 from graph.locks import RunLocks
 from graph.reports import DecideReport, RunDetail, RunReport, describe_decision
 from graph.spec import WorkflowSpec
@@ -58,6 +59,7 @@ class RunManager:
         self._sessions = deps.sessions
         self._hot = hotpath
         self._resuming: set[asyncio.Task[RunReport]] = set()
+        self.foreground = Foreground()
         self._resume_slots = asyncio.Semaphore(resume_slots)
         self._email = deps.email
         self._locks = locks
@@ -175,6 +177,7 @@ class RunManager:
     ) -> asyncio.Task[RunReport]:
         async def limited() -> RunReport:
             async with self._resume_slots:
+                await self.foreground.pause()  # presses being answered go first
                 return await work
 
         task = asyncio.get_running_loop().create_task(limited())
@@ -357,8 +360,7 @@ class RunManager:
 
     async def get_approval(self, approval_id: str) -> Approval:
         """Return an approval or raise NotFound."""
-        async with self._sessions() as session:
-            approval = await approvals.get(session, approval_id=approval_id)
+        approval = await self._hot.get(approval_id)
         if approval is None:
             raise NotFound(f"There is no approval {approval_id}. /pending lists open ones.")
         return approval

@@ -69,12 +69,13 @@ async def record_shown(
 async def mark_refreshed(sessions: Sessions, *, ref: MessageRef, status: str) -> bool:
     """Record that the message at ``ref`` now shows ``status`` (True if it changed)."""
     async with sessions.begin() as session:
-        row = await deliveries.find_message(
-            session, channel=ref.channel, chat_id=ref.chat_id, message_id=ref.message_id
+        return await deliveries.mark_rendered_at(
+            session,
+            channel=ref.channel,
+            chat_id=ref.chat_id,
+            message_id=ref.message_id,
+            status=status,
         )
-        if row is None:
-            return False
-        return await deliveries.mark_rendered(session, message_row_id=row.id, status=status)
 
 
 class Dispatcher:
@@ -86,11 +87,13 @@ class Dispatcher:
         sessions: Sessions,
         notifiers: Sequence[Notifier],
         interval: float = 2.0,
+        min_gap: float = 0.25,
         risks: Sequence[str] | None = None,
     ) -> None:
         self._sessions = sessions
         self._notifiers = list(notifiers)
         self._interval = interval
+        self._min_gap = min_gap
         self._risks = risks
         self._poked = asyncio.Event()
 
@@ -99,14 +102,18 @@ class Dispatcher:
         self._poked.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Pass after pass until ``stop`` is set; a failing pass is logged, never fatal."""
+        """Pass after pass until ``stop`` is set; a failing pass is logged, never fatal.
+
+        A poke starts the next pass, but passes are at least ``min_gap`` apart: under a
+        burst of decisions the pokes coalesce into one pass instead of a pass per poke
+        (a tapped card is updated by its own handler; the dispatcher only catches up the
+        copies elsewhere and posts new cards).
+        """
         while not stop.is_set():
+            self._poked.clear()  # pokes from now on ask for another pass
             await self.tick()
-            self._poked.clear()
-            waiters = [asyncio.ensure_future(e.wait()) for e in (self._poked, stop)]
-            await asyncio.wait(waiters, timeout=self._interval, return_when="FIRST_COMPLETED")
-            for waiter in waiters:
-                waiter.cancel()
+            await _any(stop, timeout=self._min_gap)
+            await _any(self._poked, stop, timeout=max(0.0, self._interval - self._min_gap))
 
     async def tick(self) -> int:
         """One pass over every channel; returns how many messages were posted or edited."""
@@ -176,3 +183,15 @@ class Dispatcher:
                     extra={"channel": notifier.channel, "approval_id": approval.id},
                 )
         return edited
+
+
+async def _any(*events: asyncio.Event, timeout: float) -> None:
+    """Wait until one of ``events`` is set, or ``timeout`` seconds."""
+    if any(e.is_set() for e in events):
+        return
+    waiters = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

@@ -54,8 +54,9 @@ async def on_press(
             )
             await answer.give(NOT_OURS, alert=True)
             return
-        async with deps.approvals.hold(tap.press.target):
-            await ACTIONS[tap.press.kind](tap, deps)
+        with deps.core.manager.foreground.busy():
+            async with deps.approvals.hold(tap.press.target):
+                await ACTIONS[tap.press.kind](tap, deps)
     finally:
         await answer.close()
 
