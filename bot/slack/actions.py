@@ -9,6 +9,7 @@ short private explanation and changes nothing; the core logs refused attempts.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from functools import partial
 from typing import Any
 
@@ -40,22 +41,26 @@ FORGED = "That button is not one of my approval cards, so nothing was changed."
 async def on_approve(
     ctx: SlackContext, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond
 ) -> None:
-    """Approve: decide at once, then show the outcome where the card is."""
+    """Approve: decide at once and show it on the card; the run's outcome follows."""
     await ack()
     click = await _click(ctx, body, respond)
     if click is None or click.approval_id is None:
         return
-    async with ctx.deciding(click.card):
-        user = await ctx.user(click.user_id, click.user_name)
-        action = ButtonAction("approve", click.approval_id)
-        async with ctx.slot():
-            response = await ctx.core.handle(Inbound(user, action=action))
-        if not response.refused:
-            await settle(ctx, click, response, respond)
-            return
-    # Refused: explained once this click no longer holds the card, so that a stale card
-    # is brought up to date only when no other click is about to show the outcome.
-    await settle(ctx, click, response, respond)
+    # Until the card shows the decision, resumes of earlier decisions wait their turn.
+    with ctx.runtime.manager.foreground.busy():
+        async with ctx.deciding(click.card):
+            user = await ctx.user(click.user_id, click.user_name)
+            action = ButtonAction("approve", click.approval_id)
+            async with ctx.slot():
+                # The card shows the decision as soon as it commits; the outcome follows.
+                response = await ctx.core.handle(Inbound(user, action=action), resume_later=True)
+            if not response.refused:
+                shown = await settle(ctx, click, response, respond)
+                follow(ctx, click, response, respond, recorded=shown)
+                return
+        # Refused: explained once this click no longer holds the card, so that a stale
+        # card is brought up to date only when no other click is about to show the outcome.
+        await settle(ctx, click, response, respond)
 
 
 async def on_reject(
@@ -124,6 +129,42 @@ async def on_approve_low(
         ctx.home.poke()
 
 
+def follow(
+    ctx: SlackContext,
+    click: Click,
+    response: Response,
+    respond: AsyncRespond | None,
+    *,
+    recorded: bool,
+) -> None:
+    """Once the decided run has moved on, show its outcome on the card (in the background).
+
+    The card already shows the decision (``recorded``: and is recorded as showing it);
+    this second edit adds what the run did (sent, failed, or the edited draft's new
+    card). ``drain`` at stop waits for it.
+    """
+    if response.later is not None:
+        ctx.spawn(_outcome(ctx, click, response.later, respond, recorded=recorded))
+
+
+async def _outcome(
+    ctx: SlackContext,
+    click: Click,
+    later: Awaitable[Response],
+    respond: AsyncRespond | None,
+    *,
+    recorded: bool,
+) -> None:
+    """Wait for the resume (it never raises), then show where the run ended up."""
+    # Held meanwhile: a refresh by the dispatcher would show less than this edit.
+    async with ctx.deciding(click.card):
+        settled = await later
+        try:
+            await settle(ctx, click, settled, respond, recorded=recorded)
+        except Exception:
+            log.exception("could not show a run's outcome", extra={"user_id": click.user_id})
+
+
 async def settle(
     ctx: SlackContext,
     click: Click,
@@ -131,10 +172,15 @@ async def settle(
     respond: AsyncRespond | None,
     *,
     explain: bool = True,
-) -> None:
+    recorded: bool = False,
+) -> bool:
     """Show what a decision did: the card updated, an edited draft posted, or why not.
 
-    ``explain=False`` when a refusal was already shown (inline in a modal).
+    ``explain=False`` when a refusal was already shown (inline in a modal); ``recorded``
+    when this decision's first edit already recorded what the card shows.
+
+    Returns:
+        True when the decision is on its card and recorded so (see ``show_outcome``).
     """
     cards = [r.approval for r in response.replies if isinstance(r, ApprovalCard)]
     notices = [r for r in response.replies if isinstance(r, DecisionNotice)]
@@ -143,7 +189,7 @@ async def settle(
         decided, run = notices[0].approval, notices[0].run
         drafts = [view for view in cards if view.status == "pending"]
         note = f":arrow_down: The edited draft is approval `{drafts[0].id}`." if drafts else ""
-        await show_outcome(
+        shown = await show_outcome(
             ctx,
             surfaces,
             decided,
@@ -152,18 +198,20 @@ async def settle(
             note=note,
             respond=respond,
             decided=True,
+            recorded=recorded,
         )
         card = click.card
         if card.channel_id:  # App Home shows new drafts itself; so does the dispatcher
             for view in drafts:
                 await post_card(ctx, view, Conversation(click.user_id, card.channel_id))
-        return
+        return shown
     for view in cards:  # refused: the card may be stale, decided somewhere else
         if view.status != "pending":
             await show_outcome(ctx, surfaces, view, user_id=click.user_id, respond=None)
     if explain:
         texts = [r for r in response.replies if isinstance(r, Text)]
         await tell(ctx, _conversation(click, respond), message(texts or response.replies))
+    return False
 
 
 async def _click(ctx: SlackContext, body: dict[str, Any], respond: AsyncRespond) -> Click | None:

@@ -134,24 +134,47 @@ async def show_outcome(
     note: str = "",
     respond: AsyncRespond | None = None,
     decided: bool = False,
-) -> None:
+    recorded: bool = False,
+) -> bool:
     """Show a decided approval where it was seen: card, ephemeral, App Home or modal.
 
     ``decided`` when this handler made the decision: its card is edited whoever claimed
     the refresh (the dispatcher leaves it alone meanwhile); otherwise only if unclaimed.
+    ``recorded`` when an earlier edit by this handler already recorded the card as
+    showing ``view.status`` (the run's outcome follows the decision with the same status).
+
+    Returns:
+        True when every card message here was edited and is recorded as showing it.
     """
+    shown = True
     for surface in surfaces:
         if surface.kind == "message":
             ref = MessageRef(CHANNEL, surface.channel_id, surface.ts)
-            await update_card(ctx, ref, view, run, note, decided=decided)
+            edited = await update_card(
+                ctx, ref, view, run, note, decided=decided, record=not recorded
+            )
+            shown = shown and edited
         elif surface.kind == "ephemeral" and respond is not None and respond.response_url:
             blocks = card_blocks(view, run=run, note=note)
             await respond(text=card_text(view), blocks=blocks, replace_original=True)
         elif surface.kind == "home":
             await ctx.home.publish(user_id)
         elif surface.kind == "modal" and surface.view_id:
-            await ctx.client.views_update(view_id=surface.view_id, view=review_modal(view))
+            await _update_modal(ctx, surface.view_id, view, run)
     ctx.home.poke()
+    return shown
+
+
+async def _update_modal(
+    ctx: SlackContext, view_id: str, view: ApprovalView, run: RunView | None
+) -> None:
+    """Show the outcome in the review modal, unless it has been closed meanwhile."""
+    try:
+        await ctx.client.views_update(view_id=view_id, view=review_modal(view, run=run))
+    except SlackApiError as exc:
+        # Closed by the user (the run's outcome can come seconds after the decision):
+        # the card it was opened from is still updated after this.
+        log.info("review modal not updated", extra={"error": exc.response.get("error")})
 
 
 async def update_card(
@@ -162,8 +185,13 @@ async def update_card(
     note: str,
     *,
     decided: bool,
+    record: bool = True,
 ) -> bool:
-    """Edit the card at ``ref`` to show ``view``; False when it was not this call's to edit."""
+    """Edit the card at ``ref`` to show ``view``; False when it was not this call's to edit.
+
+    ``record=False`` skips recording a decided card's status after the edit, for a second
+    edit of a card whose status was recorded by the first (a write per click saved).
+    """
     if view.status == "pending":
         return False
     if not decided:
@@ -186,7 +214,7 @@ async def update_card(
             extra={"approval_id": view.id, "error": exc.response.get("error")},
         )
         return False
-    if decided:
+    if decided and record:
         await mark_refreshed(ctx.sessions, ref=ref, status=view.status)
     return True
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -48,18 +48,42 @@ class SlackContext:
     _busy: int = 0
     _idle: asyncio.Event = field(default_factory=asyncio.Event)
     _slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(DECISIONS_AT_ONCE))
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` beside the handlers, counted as in flight until it ends.
+
+        Counted from this call, not from when the task first runs: the handler that
+        spawns it may finish first, and ``drain`` must not see a moment with nothing busy.
+        """
+        self._enter()
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)  # a task nobody references can be collected mid-flight
+        task.add_done_callback(self._spawned_done)
+
+    def _spawned_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._leave()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("Slack background work failed", exc_info=task.exception())
 
     @asynccontextmanager
     async def busy(self) -> AsyncIterator[None]:
         """Count a handler as in flight (Bolt runs them after the ack, detached)."""
-        self._busy += 1
-        self._idle.clear()
+        self._enter()
         try:
             yield
         finally:
-            self._busy -= 1
-            if self._busy == 0:
-                self._idle.set()
+            self._leave()
+
+    def _enter(self) -> None:
+        self._busy += 1
+        self._idle.clear()
+
+    def _leave(self) -> None:
+        self._busy -= 1
+        if self._busy == 0:
+            self._idle.set()
 
     @asynccontextmanager
     async def deciding(self, card: Surface | None) -> AsyncIterator[None]:

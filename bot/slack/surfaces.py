@@ -65,13 +65,15 @@ def notice_modal(text: str) -> dict[str, Any]:
     return modal("Deskhand", [mrkdwn(text)])
 
 
-def review_modal(view: ApprovalView, metadata: str = "") -> dict[str, Any]:
+def review_modal(
+    view: ApprovalView, metadata: str = "", *, run: RunView | None = None
+) -> dict[str, Any]:
     """The whole card with the full email (up to 100 blocks), buttons while it is pending.
 
     ``metadata`` says where the card it was opened from is, so a press in here can
-    update that card too.
+    update that card too; ``run`` is the run after a decision, as on the card.
     """
-    blocks = card_blocks(view, body_sections=MAX_SURFACE_BLOCKS, limit=MAX_SURFACE_BLOCKS)
+    blocks = card_blocks(view, run=run, body_sections=MAX_SURFACE_BLOCKS, limit=MAX_SURFACE_BLOCKS)
     return modal(f"Approval {view.id}", blocks, metadata=metadata)
 
 

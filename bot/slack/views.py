@@ -2,7 +2,9 @@
 
 Problems are shown inline in the modal (``response_action: errors``), so the decision is
 made before the ack; should the core be slow, the modal is closed before Slack's
-3-second limit and the outcome arrives as a message instead.
+3-second limit and the outcome arrives as a message instead. A rejection is answered as
+soon as it commits and its run's end follows on the card; an edit waits for its run,
+whose answer is the edited draft's new card.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.core.messages import ApprovalCard, ButtonAction, Inbound, Response
-from bot.slack.actions import settle
+from bot.slack.actions import follow, settle
 from bot.slack.blocks import clip
 from bot.slack.context import SlackContext
 from bot.slack.payloads import USER_ID, Click, parse_meta
@@ -102,23 +104,28 @@ async def _decide(
 ) -> None:
     close = "clear" if stacked else None
     # No decision slot: a modal must be answered within 3 seconds, and submissions are rare.
-    async with ctx.deciding(click.card):
-        user = await ctx.user(click.user_id, click.user_name)
-        task = asyncio.ensure_future(ctx.core.handle(Inbound(user, action=action)))
-        done, _ = await asyncio.wait({task}, timeout=ACK_BUDGET)
-        late = not done
-        if late:  # keep within Slack's 3 seconds; the outcome follows as a message
-            await ack(response_action=close)
-        response: Response = await task
-        if not response.refused:
-            if not late:
+    with ctx.runtime.manager.foreground.busy():
+        async with ctx.deciding(click.card):
+            user = await ctx.user(click.user_id, click.user_name)
+            # A rejection closes the modal once it commits (its run's end follows on the
+            # card); an edit waits for the run, since its answer is the new draft's card.
+            handled = ctx.core.handle(Inbound(user, action=action), resume_later=True)
+            task = asyncio.ensure_future(handled)
+            done, _ = await asyncio.wait({task}, timeout=ACK_BUDGET)
+            late = not done
+            if late:  # keep within Slack's 3 seconds; the outcome follows as a message
                 await ack(response_action=close)
-            await settle(ctx, click, response, None)
-            return
-    if not late:
-        errors = {error_block: clip(texts(response.replies), 300)}
-        await ack(response_action="errors", errors=errors)
-    await settle(ctx, click, response, None, explain=late)
+            response: Response = await task
+            if not response.refused:
+                if not late:
+                    await ack(response_action=close)
+                shown = await settle(ctx, click, response, None)
+                follow(ctx, click, response, None, recorded=shown)
+                return
+        if not late:
+            errors = {error_block: clip(texts(response.replies), 300)}
+            await ack(response_action="errors", errors=errors)
+        await settle(ctx, click, response, None, explain=late)
 
 
 def _click(body: dict[str, Any], view: dict[str, Any]) -> Click | None:

@@ -8,8 +8,9 @@ reads back what the app called.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -36,11 +37,13 @@ from tests.fakes.slack_signing import (
     view_submission_body,
     view_submission_payload,
 )
+from tests.fakes.smtp import SmtpSink
 
 SECRET = "test-signing-secret-0123"
 OPERATOR = USER_ID
 STRANGER = "U0STRANGER"
 ONBOARD_ARGS = 'onboarding name="Bo Diaz" email=bo@example.com company="Acme & Co" need="a site"'
+SENT = "completed: Sent to bo@example.com"  # the run's outcome on an approved card
 
 MakeSettings = Callable[..., Settings]
 
@@ -159,6 +162,18 @@ class SlackHarness:
             "chat.update", count, timeout, predicate=lambda c: c.params.get("ts") == ts
         )
 
+    async def outcome_of(self, ts: str, shown: str = SENT, timeout: float = 5) -> Call:
+        """Wait for the chat.update that shows the run's outcome (``shown``) on the card ``ts``.
+
+        A decision edits its card twice: at once with who decided, then with what the run did.
+        """
+
+        def showing(call: Call) -> bool:
+            return call.params.get("ts") == ts and shown in blocks_text(call)
+
+        (call, *_) = await self.fake.wait_for("chat.update", 1, timeout, predicate=showing)
+        return call
+
 
 def approval_of(call: Call) -> str:
     """The approval id on a posted card (from its Approve button)."""
@@ -175,6 +190,23 @@ def ts_of(fake: FakeSlack, call: Call) -> str:
         if channel == call.params["channel"] and message.get("blocks") == call.params.get("blocks"):
             return ts
     raise AssertionError("posted message not found")
+
+
+@contextmanager
+def email_held(sink: SmtpSink) -> Iterator[threading.Event]:
+    """Hold every email at the SMTP server (no reply yet) until the event is set."""
+    release = threading.Event()
+    sink.on_message = lambda _: release.wait(10)  # runs on the sink's own thread
+    try:
+        yield release
+    finally:
+        release.set()
+        sink.on_message = None
+
+
+def blocks_text(call: Call) -> str:
+    """Every text in a call's blocks, joined (for assertions)."""
+    return json.dumps(call.params.get("blocks"), ensure_ascii=False)
 
 
 def card_text(fake: FakeSlack, ts: str, channel: str = CHANNEL_ID) -> str:

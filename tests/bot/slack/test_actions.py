@@ -1,10 +1,10 @@
-"""Card buttons over HTTP: Approve updates the card once and sends one email, whatever
-the clicks: double, concurrent, by someone not allowed, forged, or after a restart."""
+"""Card buttons over HTTP: Approve shows the decision on the card at once, then the run's
+outcome, and sends one email, whatever the clicks: double, concurrent, by someone not
+allowed, forged, or after a restart."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 
 from sqlalchemy import func, select
 
@@ -13,10 +13,13 @@ from bot.core.messages import Inbound, User
 from memory.models import Approval, Event
 from tests.bot.slack.harness import (
     OPERATOR,
+    SENT,
     STRANGER,
     MakeSettings,
     SlackHarness,
+    blocks_text,
     card_text,
+    email_held,
     has_buttons,
     open_slack,
     slack_settings,
@@ -43,23 +46,53 @@ async def private_answers(harness: SlackHarness, count: int = 1) -> list[str]:
     return [str(c.params.get("text", "")) for c in calls]
 
 
+def buttons_in(blocks: list[dict]) -> bool:
+    return any(b.get("type") == "actions" for b in blocks)
+
+
 async def test_approve_updates_the_card_in_place_and_sends_one_email(
     slack: SlackHarness, smtp_sink: SmtpSink
 ) -> None:
     approval_id, ts = await slack.new_card()
     answer = await slack.click(APPROVE, approval_id, ts)
     assert (answer.status, answer.body) == (200, "")
-    (update,) = await slack.updates_of(ts)
-    assert update.params["channel"] == "C0OPS"
-    assert not has_buttons(slack.fake, ts)
+    decision, outcome = await slack.updates_of(ts, 2)
+    # First, as soon as the decision commits: who decided, no buttons, no outcome yet.
+    assert decision.params["channel"] == outcome.params["channel"] == "C0OPS"
+    assert "Approved by user-u0user at " in blocks_text(decision)  # the name users.info gives
+    assert not buttons_in(decision.params["blocks"])
+    assert SENT not in blocks_text(decision)
+    # Then, once the run has been resumed, what it did.
+    assert outcome == await slack.outcome_of(ts)
     shown = card_text(slack.fake, ts)
-    assert "Approved by user-u0user at " in shown  # the name users.info gives
-    assert "completed: Sent to bo@example.com" in shown
+    assert "Approved by user-u0user at " in shown and SENT in shown
+    assert not has_buttons(slack.fake, ts)
     assert smtp_sink.wait_for(1) and len(smtp_sink.messages) == 1
     assert await status_of(slack, approval_id) == "approved"
     # The card already shows the decision: the dispatcher has nothing left to refresh.
     dispatcher = Dispatcher(sessions=slack.runtime.sessions, notifiers=[slack.channel.notifier])
     assert await dispatcher.tick() == 0
+    assert len(slack.fake.calls_to("chat.update")) == 2
+
+
+async def test_the_decision_is_shown_before_the_email_is_sent(
+    slack: SlackHarness, smtp_sink: SmtpSink
+) -> None:
+    approval_id, ts = await slack.new_card()
+    with email_held(smtp_sink) as release:
+        await slack.click(APPROVE, approval_id, ts)
+        (decision,) = await slack.updates_of(ts)
+        assert "Approved by" in blocks_text(decision)
+        # A second click while the email is on its way is told at once, not after it.
+        await slack.click(APPROVE, approval_id, ts)
+        texts = await private_answers(slack, 2)
+        assert "was already approved by" in texts[-1]
+        assert SENT not in card_text(slack.fake, ts)
+        assert len(slack.fake.calls_to("chat.update")) == 1
+        release.set()
+        await slack.outcome_of(ts)
+    assert len(smtp_sink.messages) == 1
+    assert len(slack.fake.calls_to("chat.update")) == 2
 
 
 async def test_a_second_click_is_told_and_changes_nothing(
@@ -67,13 +100,13 @@ async def test_a_second_click_is_told_and_changes_nothing(
 ) -> None:
     approval_id, ts = await slack.new_card()
     await slack.click(APPROVE, approval_id, ts)
-    await slack.updates_of(ts)
+    await slack.outcome_of(ts)
     answer = await slack.click(APPROVE, approval_id, ts)
     assert answer.status == 200
     texts = await private_answers(slack, 2)  # "Started ..." and the explanation
     assert "was already approved by" in texts[-1]
-    await asyncio.sleep(0.2)
-    assert len(slack.fake.calls_to("chat.update")) == 1
+    # The explanation comes last: an edit of the card by this click would be in by now.
+    assert len(slack.fake.calls_to("chat.update")) == 2
     assert len(smtp_sink.messages) == 1
     assert await refusals(slack) == 1
 
@@ -84,8 +117,9 @@ async def test_concurrent_clicks_decide_once(slack: SlackHarness, smtp_sink: Smt
     assert {a.status for a in answers} == {200}
     texts = await private_answers(slack, 1 + 5)
     assert sum("was already approved by" in t for t in texts) == 5
-    await asyncio.sleep(0.2)
-    assert len(slack.fake.calls_to("chat.update")) == 1
+    await slack.outcome_of(ts)
+    decision, outcome = slack.fake.calls_to("chat.update")  # the winner's two edits only
+    assert "Approved by" in blocks_text(decision) and SENT in blocks_text(outcome)
     assert smtp_sink.wait_for(1) and len(smtp_sink.messages) == 1
     assert await refusals(slack) == 5
 
@@ -125,7 +159,7 @@ async def test_a_card_from_before_a_restart_still_works_once(
         approval_id, ts = await before.new_card()
     async with open_slack(settings, fake) as after:  # a new process on the same database
         await after.click(APPROVE, approval_id, ts)
-        await after.updates_of(ts)
+        await after.outcome_of(ts)
         assert "Approved by" in card_text(fake, ts)
         assert smtp_sink.wait_for(1)
         await after.click(APPROVE, approval_id, ts)
@@ -136,7 +170,7 @@ async def test_a_card_from_before_a_restart_still_works_once(
         texts = await private_answers(again, 3)
         assert "was already approved" in texts[-1]
     assert len(smtp_sink.messages) == 1
-    assert len(fake.calls_to("chat.update")) == 1
+    assert len(fake.calls_to("chat.update")) == 2  # the decision, then the outcome
 
 
 async def test_another_operator_after_the_decision_is_told(
@@ -148,7 +182,7 @@ async def test_another_operator_after_the_decision_is_told(
     async with open_slack(settings, fake) as slack:
         approval_id, ts = await slack.new_card()
         await slack.click(APPROVE, approval_id, ts)
-        await slack.updates_of(ts)
+        await slack.outcome_of(ts)
         await slack.click(APPROVE, approval_id, ts, user_id="U0SECOND")
         texts = await private_answers(slack, 2)
         assert "was already approved by" in texts[-1]
@@ -159,8 +193,10 @@ async def test_a_rate_limited_update_is_retried(slack: SlackHarness, smtp_sink: 
     approval_id, ts = await slack.new_card()
     slack.fake.fail_next("chat.update", retry_after=0)
     await slack.click(APPROVE, approval_id, ts)
-    updates = await slack.updates_of(ts, 2)
-    assert [u.error for u in updates] == ["ratelimited", None]
+    await slack.outcome_of(ts)
+    updates = slack.fake.calls_to("chat.update")
+    assert [u.error for u in updates] == ["ratelimited", None, None]  # retried, then the outcome
+    assert "Approved by" in blocks_text(updates[1])
     assert not has_buttons(slack.fake, ts)
 
 
@@ -181,7 +217,7 @@ async def test_a_stale_card_is_brought_up_to_date_by_a_click(
     assert len(smtp_sink.messages) == 1
 
 
-async def test_with_the_dispatcher_running_the_card_is_updated_once_with_the_outcome(
+async def test_with_the_dispatcher_running_only_the_click_edits_the_card(
     slack: SlackHarness, smtp_sink: SmtpSink
 ) -> None:
     dispatcher = Dispatcher(sessions=slack.runtime.sessions, notifiers=[slack.channel.notifier])
@@ -191,11 +227,30 @@ async def test_with_the_dispatcher_running_the_card_is_updated_once_with_the_out
     try:
         approval_id, ts = await slack.new_card()
         await asyncio.gather(*(slack.click(APPROVE, approval_id, ts) for _ in range(3)))
-        await slack.updates_of(ts)
-        await asyncio.sleep(0.5)  # time for the dispatcher to (wrongly) refresh it again
+        await slack.outcome_of(ts)
+        # Nothing to wait for: a wrong refresh would come from the dispatcher's next passes,
+        # which the decision and the resume both poked (at least 0.25 s apart).
+        await asyncio.sleep(0.6)
+        assert await dispatcher.tick() == 0
     finally:
         stop.set()
         await task
-    (update,) = slack.fake.calls_to("chat.update")
-    assert "completed: Sent to bo@example.com" in json.dumps(update.params["blocks"])
+    decision, outcome = slack.fake.calls_to("chat.update")  # the click's own, nothing more
+    assert "Approved by" in blocks_text(decision) and SENT not in blocks_text(decision)
+    assert "Approved by" in blocks_text(outcome) and SENT in blocks_text(outcome)
     assert smtp_sink.wait_for(1) and len(smtp_sink.messages) == 1
+
+
+async def test_a_card_the_decision_could_not_edit_gets_the_outcome(
+    slack: SlackHarness, smtp_sink: SmtpSink
+) -> None:
+    approval_id, ts = await slack.new_card()
+    slack.fake.fail_next("chat.update", "internal_error", status=200, retry_after=None)
+    await slack.click(APPROVE, approval_id, ts)
+    await slack.outcome_of(ts)
+    assert [u.error for u in slack.fake.calls_to("chat.update")] == ["internal_error", None]
+    assert "Approved by" in card_text(slack.fake, ts) and not has_buttons(slack.fake, ts)
+    # The outcome's edit recorded the card: nothing is left for the dispatcher to redo.
+    dispatcher = Dispatcher(sessions=slack.runtime.sessions, notifiers=[slack.channel.notifier])
+    assert await dispatcher.tick() == 0
+    assert len(smtp_sink.messages) == 1

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from bot.channels import build_channels
 from bot.runtime import open_runtime
 from bot.settings import SettingsError
 from bot.slack.app import SlackChannel
-from tests.bot.slack.harness import MakeSettings, SlackHarness, has_buttons, slack_settings
+from tests.bot.slack.harness import (
+    SENT,
+    MakeSettings,
+    SlackHarness,
+    card_text,
+    email_held,
+    has_buttons,
+    slack_settings,
+)
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.smtp import SmtpSink
 
@@ -51,7 +61,16 @@ async def test_deskhand_run_builds_the_slack_channel(
 
 async def test_stop_lets_a_click_in_flight_finish(slack: SlackHarness, smtp_sink: SmtpSink) -> None:
     approval_id, ts = await slack.new_card()
-    await slack.click("deskhand.approve", approval_id, ts)  # returns with the ack
-    await slack.channel.stop()
-    assert not has_buttons(slack.fake, ts)
-    assert smtp_sink.wait_for(1)
+    with email_held(smtp_sink) as release:
+        await slack.click("deskhand.approve", approval_id, ts)  # returns with the ack
+        await slack.updates_of(ts)  # the decision is shown; the email is held at the server
+        stopping = asyncio.create_task(slack.channel.stop())
+        done, _ = await asyncio.wait({stopping}, timeout=0.3)
+        assert not done  # waiting for the run's outcome, to show it on the card
+        release.set()
+        await stopping
+    # Stopped only after both edits: the decision, then (after the resume) the outcome.
+    decision, outcome = slack.fake.calls_to("chat.update")
+    assert SENT not in str(decision.params) and SENT in str(outcome.params)
+    assert not has_buttons(slack.fake, ts) and SENT in card_text(slack.fake, ts)
+    assert smtp_sink.wait_for(1) and len(smtp_sink.messages) == 1

@@ -6,6 +6,7 @@ import json
 
 from tests.bot.slack.harness import OPERATOR, STRANGER, SlackHarness
 from tests.bot.slack.limits import problems
+from tests.fakes.slack_api import Call
 from tests.fakes.smtp import SmtpSink
 
 
@@ -63,9 +64,18 @@ async def test_a_decision_from_home_republishes_it_at_once(
     approval_id, ts = await slack.new_card()
     home = {"id": "V0HOMEVIEW", "type": "home", "private_metadata": ""}
     await slack.click_in_view("deskhand.approve", approval_id, home)
-    await slack.fake.wait_for(
+    (decided, *_) = await slack.fake.wait_for(
         "views.publish", predicate=lambda c: "Nothing waiting" in json.dumps(c.params)
     )
-    assert smtp_sink.wait_for(1)
+    assert decided.params["user_id"] == OPERATOR
+    # Published again once the run has been resumed: the email went, the run completed.
+    (finished, *_) = await slack.fake.wait_for("views.publish", predicate=shows_completed)
+    assert "Nothing waiting" in json.dumps(finished.params)
+    assert smtp_sink.wait_for(1) and len(smtp_sink.messages) == 1
     # The card in #ops is brought up to date by the dispatcher (or the next click on it).
     assert slack.fake.calls_to("chat.update") == []
+
+
+def shows_completed(call: Call) -> bool:
+    """An App Home whose recent runs show a completed run."""
+    return "*completed*" in json.dumps(call.params["view"]["blocks"])

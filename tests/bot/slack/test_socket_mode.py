@@ -25,13 +25,15 @@ async def test_approve_then_a_second_click(socket_slack: SlackHarness, smtp_sink
     approval_id, ts = await socket_slack.new_card()
     ack = await socket_slack.click("deskhand.approve", approval_id, ts)
     assert ack.status == 200
-    await socket_slack.updates_of(ts)
+    (decision, *_) = await socket_slack.updates_of(ts)
+    assert "Approved by" in json.dumps(decision.params["blocks"])
+    await socket_slack.outcome_of(ts)
     assert not has_buttons(socket_slack.fake, ts)
     assert smtp_sink.wait_for(1)
     await socket_slack.click("deskhand.approve", approval_id, ts)
     calls = await socket_slack.fake.wait_for("respond", 2)
     assert "was already approved" in calls[-1].params["text"]
-    assert len(smtp_sink.messages) == 1 and len(socket_slack.fake.calls_to("chat.update")) == 1
+    assert len(smtp_sink.messages) == 1 and len(socket_slack.fake.calls_to("chat.update")) == 2
 
 
 async def test_reject_through_the_modal(socket_slack: SlackHarness, smtp_sink: SmtpSink) -> None:

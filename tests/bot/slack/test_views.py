@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from bot.core.messages import Inbound, User
 from memory.models import Approval, Run
-from tests.bot.slack.harness import STRANGER, SlackHarness, card_text, has_buttons, ts_of
+from tests.bot.slack.harness import SENT, STRANGER, SlackHarness, card_text, has_buttons, ts_of
 from tests.fakes.smtp import SmtpSink
 
 REJECT, EDIT, OPEN = "deskhand.reject", "deskhand.edit", "deskhand.open"
@@ -38,14 +38,20 @@ async def test_reject_with_a_reason_updates_the_card_and_sends_nothing(
     meta = modal["private_metadata"]
     assert meta == f"{approval_id}|message|C0OPS|{ts}"
     answer = await slack.submit("deskhand.reject", {"reason": {"value": "budget on hold"}}, meta)
-    assert (answer.status, answer.body) == (200, "")
-    await slack.updates_of(ts)
+    assert (answer.status, answer.body) == (200, "")  # the modal closes at the commit
+    (decision, *_) = await slack.updates_of(ts)
+    assert "Rejected by" in str(decision.params) and "Reason: budget on hold" in str(
+        decision.params
+    )
+    # Then the run's end, once it has been resumed.
+    await slack.outcome_of(ts, f"Run `{await run_of(slack, approval_id)}` rejected")
     shown = card_text(slack.fake, ts)
     assert "Rejected by" in shown and "Reason: budget on hold" in shown
     assert not has_buttons(slack.fake, ts)
     async with slack.runtime.sessions() as session:
         run = await session.scalar(select(Run))
         assert run is not None and run.status == "rejected"
+    assert len(slack.fake.calls_to("chat.update")) == 2
     assert smtp_sink.messages == []
 
 
@@ -53,7 +59,7 @@ async def test_reject_without_a_reason(slack: SlackHarness, smtp_sink: SmtpSink)
     approval_id, ts = await slack.new_card()
     meta = f"{approval_id}|message|C0OPS|{ts}"
     await slack.submit("deskhand.reject", {"reason": {"value": ""}}, meta)
-    await slack.updates_of(ts)
+    await slack.outcome_of(ts, f"Run `{await run_of(slack, approval_id)}` rejected")
     assert "Reason" not in card_text(slack.fake, ts)
 
 
@@ -83,7 +89,7 @@ async def test_edit_validates_inline_then_posts_the_new_draft(
     good = {**values, "field.subject": {"value": "Welcome, Bo"}}
     answer = await slack.submit("deskhand.edit", good, meta)
     assert (answer.status, answer.body) == (200, "")
-    await slack.updates_of(ts)
+    (edited,) = await slack.updates_of(ts)  # an edit waits for the run: one edit, complete
     (new_id,) = await pending_ids(slack)
     assert new_id != approval_id
     assert "Edited by" in card_text(slack.fake, ts)
@@ -93,8 +99,9 @@ async def test_edit_validates_inline_then_posts_the_new_draft(
 
     new_ts = ts_of(slack.fake, posts[1])
     await slack.click("deskhand.approve", new_id, new_ts)
-    await slack.updates_of(new_ts)
+    await slack.outcome_of(new_ts, "completed: Sent to")
     assert smtp_sink.wait_for(1) and len(smtp_sink.messages) == 1
+    assert len(slack.fake.calls_to("chat.update")) == 1 + 2
     assert smtp_sink.messages[0]["Subject"] == "Welcome, Bo"
 
 
@@ -144,10 +151,33 @@ async def test_review_opens_the_whole_card_and_decides_from_there(
     view_id = next(iter(slack.fake.views))  # the id Slack gave the opened modal
     body_view = {"id": view_id, "type": "modal", "private_metadata": modal["private_metadata"]}
     await slack.click_in_view("deskhand.approve", approval_id, body_view)
-    await slack.updates_of(ts)
-    (updated,) = await slack.fake.wait_for("views.update")
-    assert updated.params["view_id"] == view_id and "Approved by" in str(updated.params)
-    assert smtp_sink.wait_for(1)
+    await slack.outcome_of(ts)
+    # The modal too: the decision at once, then the run's outcome, as on the card.
+    decided, finished = await slack.fake.wait_for("views.update", 2)
+    assert {decided.params["view_id"], finished.params["view_id"]} == {view_id}
+    assert "Approved by" in str(decided.params) and SENT not in str(decided.params)
+    assert "Approved by" in str(finished.params) and SENT in str(finished.params)
+    assert smtp_sink.wait_for(1) and len(smtp_sink.messages) == 1
+
+
+async def test_the_outcome_reaches_the_card_when_the_modal_was_closed(
+    slack: SlackHarness, smtp_sink: SmtpSink
+) -> None:
+    approval_id, ts = await slack.new_card()
+    await slack.click(OPEN, approval_id, ts)
+    modal = await opened_view(slack)
+    view_id = next(iter(slack.fake.views))
+    body_view = {"id": view_id, "type": "modal", "private_metadata": modal["private_metadata"]}
+    slack.fake.fail_next("views.update", "not_found", status=200, retry_after=None)
+    await slack.click_in_view("deskhand.approve", approval_id, body_view)
+    await slack.outcome_of(ts)
+    assert [c.error for c in slack.fake.calls_to("views.update")] == ["not_found", None]
+    assert "Approved by" in card_text(slack.fake, ts)
+
+
+async def run_of(harness: SlackHarness, approval_id: str) -> str:
+    async with harness.runtime.sessions() as session:
+        return str(await session.scalar(select(Approval.run_id).where(Approval.id == approval_id)))
 
 
 async def pending_ids(harness: SlackHarness) -> list[str]:
