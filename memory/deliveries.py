@@ -146,28 +146,6 @@ async def stale(
     return [(m, a) for m, a in result.all()]
 
 
-async def mark_rendered_at(
-    session: AsyncSession, *, channel: str, chat_id: str, message_id: str, status: str
-) -> bool:
-    """Record that the message at this chat reference now shows ``status``.
-
-    One statement (on every tap's path): True when a message of Deskhand's was there and
-    showed something else.
-    """
-    result = await session.execute(
-        update(ApprovalMessage)
-        .where(
-            ApprovalMessage.channel == channel,
-            ApprovalMessage.chat_id == chat_id,
-            ApprovalMessage.message_id == message_id,
-            ApprovalMessage.rendered_status != status,
-        )
-        .values(rendered_status=status)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
-
-
 async def mark_rendered(session: AsyncSession, *, message_row_id: int, status: str) -> bool:
     """Record that a message now shows ``status``; True for the one caller that changed it."""
     result = await session.execute(

@@ -18,6 +18,7 @@ from typing import Protocol
 from bot.core.messages import ApprovalView
 from memory import deliveries
 from memory.db import Sessions
+from memory.hotpath import HotPath
 
 log = logging.getLogger(__name__)
 
@@ -66,16 +67,14 @@ async def record_shown(
         )
 
 
-async def mark_refreshed(sessions: Sessions, *, ref: MessageRef, status: str) -> bool:
-    """Record that the message at ``ref`` now shows ``status`` (True if it changed)."""
-    async with sessions.begin() as session:
-        return await deliveries.mark_rendered_at(
-            session,
-            channel=ref.channel,
-            chat_id=ref.chat_id,
-            message_id=ref.message_id,
-            status=status,
-        )
+async def mark_refreshed(hot: HotPath, *, ref: MessageRef, status: str) -> bool:
+    """Record that the message at ``ref`` now shows ``status`` (True if it changed).
+
+    On every tap's path, so one statement on the driver (:mod:`memory.hotpath`).
+    """
+    return await hot.mark_shown(
+        channel=ref.channel, chat_id=ref.chat_id, message_id=ref.message_id, status=status
+    )
 
 
 class Dispatcher:

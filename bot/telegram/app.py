@@ -86,6 +86,7 @@ class TelegramChannel:
         self._notifier = TelegramNotifier(
             sender=Sender(self.application.bot),
             sessions=runtime.sessions,
+            hot=runtime.hotpath,
             chat_id=default_chat(runtime.settings),
         )
         self.notifier: Notifier = self._notifier  # what the dispatcher sees

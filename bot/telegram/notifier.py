@@ -30,6 +30,7 @@ from bot.telegram.render import messages
 from bot.telegram.sender import Sender
 from memory import deliveries, runs
 from memory.db import Sessions
+from memory.hotpath import HotPath
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +51,12 @@ class TelegramNotifier:
 
     channel = CHANNEL
 
-    def __init__(self, *, sender: Sender, sessions: Sessions, chat_id: int | None) -> None:
+    def __init__(
+        self, *, sender: Sender, sessions: Sessions, hot: HotPath, chat_id: int | None
+    ) -> None:
         self.sender = sender
         self._sessions = sessions
+        self._hot = hot
         self._chat_id = chat_id
         self._ready = asyncio.Event()
         self._stopped = asyncio.Event()
@@ -144,7 +148,7 @@ class TelegramNotifier:
         """Edit the card at hand to show ``view`` (and the run), then record that it does."""
         rendered = card(view, now=self.now(), run=run)
         await self.sender.edit(chat_id, message_id, rendered.html, rendered.keyboard)
-        await mark_refreshed(self._sessions, ref=ref_of(chat_id, message_id), status=view.status)
+        await mark_refreshed(self._hot, ref=ref_of(chat_id, message_id), status=view.status)
 
     async def refresh_shown(self, view: ApprovalView) -> None:
         """Bring every Telegram card of ``view`` up to date now, not at the next pass."""
@@ -155,7 +159,7 @@ class TelegramNotifier:
                 continue
             ref = MessageRef(row.channel, row.chat_id, row.message_id)
             # The dispatcher may be at it too: whoever records the new status edits.
-            if await mark_refreshed(self._sessions, ref=ref, status=view.status):
+            if await mark_refreshed(self._hot, ref=ref, status=view.status):
                 await self.refresh_approval(view, ref)
 
     async def send(

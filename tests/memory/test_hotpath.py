@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from memory import approvals, events, runs
+from memory import approvals, deliveries, events, runs
 from memory.db import Sessions, create_engine, create_sessions
 from memory.hotpath import HotPath, open_hotpath
 from memory.models import Approval, Base, Event
@@ -226,3 +226,24 @@ async def test_finish_marks_applied_moves_the_run_once_and_logs_it(store: Store)
     assert applied is not None and applied.applied_at is not None
     assert applied.applied_at - first.updated_at < timedelta(seconds=1)
     assert kinds.count("run.completed") == 1
+
+
+async def test_mark_shown_records_what_a_card_shows_once(store: Store) -> None:
+    written = await _waiting_run(store)
+    async with store.sessions.begin() as session:
+        await deliveries.add_message(
+            session,
+            approval_id=written.id,
+            channel="telegram",
+            chat_id="111",
+            message_id="42",
+            rendered_status="pending",
+        )
+    where = {"channel": "telegram", "chat_id": "111", "message_id": "42"}
+
+    assert await store.hot.mark_shown(**where, status="approved")
+    assert not await store.hot.mark_shown(**where, status="approved")  # already shows it
+    assert not await store.hot.mark_shown(**{**where, "message_id": "43"}, status="approved")
+    async with store.sessions() as session:
+        row = await deliveries.find_message(session, **where)
+    assert row is not None and row.rendered_status == "approved"
