@@ -6,6 +6,7 @@ connects at import time.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -13,6 +14,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import make_url
@@ -85,6 +87,15 @@ def _lock_file(url: str) -> Path | None:
     if not database or database == ":memory:":
         return None
     return Path(database).with_name(Path(database).name + ".locks")
+
+
+def _sqlite_writer(checkpointer: object) -> tuple[Any, asyncio.Lock] | None:
+    """The SQLite checkpointer's connection and lock, for the hot path to share."""
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    if isinstance(checkpointer, AsyncSqliteSaver):
+        return checkpointer.conn, checkpointer.lock
+    return None
 
 
 @asynccontextmanager

@@ -65,16 +65,17 @@ class _SqliteTx:
 
 
 class _Sqlite:
-    """One aiosqlite connection in autocommit mode; a lock keeps transactions apart.
+    """An aiosqlite connection; a lock keeps transactions (ours and the sharer's) apart.
 
     (Running each whole transaction on a thread of its own, one hop instead of one per
     statement, was measured slower: 27 ms against 11 ms a decide, from GIL hand-offs
     between that thread, aiosqlite's and the event loop's.)
     """
 
-    def __init__(self, conn: Any) -> None:
+    def __init__(self, conn: Any, guard: asyncio.Lock | None = None) -> None:
         self._conn = conn
-        self._guard = asyncio.Lock()
+        self._owned = guard is None
+        self._guard = guard or asyncio.Lock()
 
     async def run(self, body: Body[T], *, write: bool) -> T:
         async with self._guard:
@@ -90,7 +91,8 @@ class _Sqlite:
             return result
 
     async def aclose(self) -> None:
-        await self._conn.close()
+        if self._owned:
+            await self._conn.close()
 
 
 class _PgTx:
@@ -379,16 +381,25 @@ class HotPath:
 
 
 @asynccontextmanager
-async def open_hotpath(url: str, dialect: Dialect) -> AsyncIterator[HotPath]:
+async def open_hotpath(
+    url: str, dialect: Dialect, *, share: tuple[Any, asyncio.Lock] | None = None
+) -> AsyncIterator[HotPath]:
     """Open the hot path's driver connection(s) for ``url``; close them on exit.
 
     Args:
         url: the SQLAlchemy URL of Deskhand's database.
         dialect: the ORM engine's dialect (``engine.dialect``), whose column types encode
             and decode values here.
+        share: on SQLite, an aiosqlite connection to the same file and the lock its owner
+            holds around each of its transactions (AsyncSqliteSaver's ``conn`` and
+            ``lock``). Sharing makes the checkpointer and the hot path one writer: in a
+            burst they take turns on the lock instead of one's transaction waiting out
+            SQLite's busy handler (which sleeps) while the other's is open.
     """
     driver: _Driver
-    if is_sqlite(url):
+    if is_sqlite(url) and share is not None:
+        driver = _Sqlite(share[0], guard=share[1])
+    elif is_sqlite(url):
         import aiosqlite
 
         database = make_url(url).database or ":memory:"
