@@ -40,6 +40,8 @@ from memory.models import Approval, Effect, Run
 
 log = logging.getLogger(__name__)
 
+_REMEMBERED = 10_000  # approval -> run pairs kept, so a tap need not look its run up
+
 _STATUS_FOR_OUTCOME = {"sent": "completed", "in_doubt": "completed", "rejected": "rejected"}
 
 
@@ -60,6 +62,7 @@ class RunManager:
         self._hot = hotpath
         self._resuming: set[asyncio.Task[RunReport]] = set()
         self.foreground = Foreground()
+        self._runs_of: dict[str, str] = {}  # approval id -> run id, see _run_of
         self._resume_slots = asyncio.Semaphore(resume_slots)
         self._email = deps.email
         self._locks = locks
@@ -147,30 +150,52 @@ class RunManager:
                 "data": {"action": action, **({"changes": dict(changes)} if changes else {})},
             }
 
-        outcome = await self._hot.decide(
-            approval_id,
-            action,
-            actor=actor,
-            actor_name=actor_name,
-            payload=lambda current: self._payload(current, action, reason=reason, changes=changes),
-            event=decided,
-        )
-        if outcome is None:
-            raise NotFound(f"There is no approval {approval_id}. /pending lists open ones.")
-        approval = outcome.approval
-        if not outcome.won:
-            await self.refused(
-                actor=actor, approval=approval, why=f"already {describe_decision(approval)}"
+        # The run's lock is taken before deciding: whoever wins then resumes without
+        # letting go, so no recovery (here or on another replica) can apply the decision
+        # in between, and nothing needs re-reading after the commit.
+        async with self._locks.hold(await self._run_of(approval_id)):
+            outcome = await self._hot.decide(
+                approval_id,
+                action,
+                actor=actor,
+                actor_name=actor_name,
+                payload=lambda current: self._payload(
+                    current, action, reason=reason, changes=changes
+                ),
+                event=decided,
             )
-            raise AlreadyDecided(
-                f"Approval {approval_id} was already {describe_decision(approval)}.",
-                approval=approval,
-            )
-        if wait:
-            report = await self._apply(approval, verify=False)
-            return DecideReport(approval=approval, report=report)
+            if outcome is None:
+                raise NotFound(f"There is no approval {approval_id}. /pending lists open ones.")
+            approval = outcome.approval
+            if not outcome.won:
+                await self.refused(
+                    actor=actor, approval=approval, why=f"already {describe_decision(approval)}"
+                )
+                raise AlreadyDecided(
+                    f"Approval {approval_id} was already {describe_decision(approval)}.",
+                    approval=approval,
+                )
+            if wait:
+                report = await self._apply_held(approval, outcome.run, verify=False)
+                return DecideReport(approval=approval, report=report)
         settled = self._background(self._apply(approval, verify=False), approval_id=approval_id)
         return DecideReport(approval=approval, report=RunReport(run=outcome.run), settled=settled)
+
+    async def _run_of(self, approval_id: str) -> str:
+        """The run an approval belongs to (it never changes, so it is remembered)."""
+        run_id = self._runs_of.get(approval_id)
+        if run_id is None:
+            approval = await self._hot.get(approval_id)
+            if approval is None:
+                raise NotFound(f"There is no approval {approval_id}. /pending lists open ones.")
+            run_id = self._remember(approval)
+        return run_id
+
+    def _remember(self, approval: Approval) -> str:
+        if len(self._runs_of) >= _REMEMBERED:
+            del self._runs_of[next(iter(self._runs_of))]  # the oldest
+        self._runs_of[approval.id] = approval.run_id
+        return approval.run_id
 
     def _background(
         self, work: Coroutine[Any, Any, RunReport], *, approval_id: str
@@ -246,35 +271,38 @@ class RunManager:
             found = await self._hot.with_run(approval.id)
             if found is None:
                 raise NotFound(f"There is no approval {approval.id}.")
-            fresh, run = found
-            if fresh.applied_at is not None or run.status not in runs.ACTIVE:
-                return RunReport(run=run)
-            decision = {
-                **(fresh.decision or {}),
-                "by": fresh.decided_by,
-                "by_name": fresh.decided_by_name,
-            }
-            if not verify and fresh.interrupt_id:
-                resume: Command[Any] = Command(resume={fresh.interrupt_id: decision})
-                return await self._advance(run, resume, applied=fresh.id)
-            snapshot = await self._graphs[run.workflow].aget_state(_config(run.id))
-            waiting = [i for i in snapshot.interrupts if _approval_of(i.value) == fresh.id]
-            if waiting:
-                resume = Command(resume={waiting[0].id: decision})
-                return await self._advance(run, resume, applied=fresh.id)
-            if snapshot.next:
-                # The resume started before a crash and got past the gate: carry on.
-                return await self._advance(run, None, applied=fresh.id)
-            if not snapshot.values:
-                log.error("run has no checkpoint", extra={"run_id": run.id})
-                return await self._finish(
-                    run,
-                    status="failed",
-                    outcome="lost",
-                    detail="Its saved state is missing; start the workflow again.",
-                    applied=fresh.id,
-                )
-            return await self._settle(run, snapshot.values, applied=fresh.id)
+            return await self._apply_held(*found, verify=verify)
+
+    async def _apply_held(self, fresh: Approval, run: Run, *, verify: bool) -> RunReport:
+        """:meth:`_apply` once the run's lock is held and the rows are fresh."""
+        if fresh.applied_at is not None or run.status not in runs.ACTIVE:
+            return RunReport(run=run)
+        decision = {
+            **(fresh.decision or {}),
+            "by": fresh.decided_by,
+            "by_name": fresh.decided_by_name,
+        }
+        if not verify and fresh.interrupt_id:
+            resume: Command[Any] = Command(resume={fresh.interrupt_id: decision})
+            return await self._advance(run, resume, applied=fresh.id)
+        snapshot = await self._graphs[run.workflow].aget_state(_config(run.id))
+        waiting = [i for i in snapshot.interrupts if _approval_of(i.value) == fresh.id]
+        if waiting:
+            resume = Command(resume={waiting[0].id: decision})
+            return await self._advance(run, resume, applied=fresh.id)
+        if snapshot.next:
+            # The resume started before a crash and got past the gate: carry on.
+            return await self._advance(run, None, applied=fresh.id)
+        if not snapshot.values:
+            log.error("run has no checkpoint", extra={"run_id": run.id})
+            return await self._finish(
+                run,
+                status="failed",
+                outcome="lost",
+                detail="Its saved state is missing; start the workflow again.",
+                applied=fresh.id,
+            )
+        return await self._settle(run, snapshot.values, applied=fresh.id)
 
     # -- expiry and snooze -------------------------------------------------------------
 
@@ -363,6 +391,7 @@ class RunManager:
         approval = await self._hot.get(approval_id)
         if approval is None:
             raise NotFound(f"There is no approval {approval_id}. /pending lists open ones.")
+        self._remember(approval)
         return approval
 
     async def pending(self, *, limit: int = 50) -> Sequence[Approval]:
@@ -485,6 +514,8 @@ class RunManager:
             await runs.set_status(session, run_id=run.id, status="waiting", only_if=runs.ACTIVE)
             fresh = await runs.get(session, run_id=run.id)
         assert fresh is not None
+        if approval is not None:
+            self._remember(approval)
         return RunReport(run=fresh, approval=approval)
 
     async def _settle(
