@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import email.message
 import json
 import logging
 import os
@@ -45,6 +44,7 @@ from pathlib import Path
 
 import aiohttp
 
+from bench.approvals import NullTransport
 from bot.core.delivery import record_shown
 from bot.core.messages import ApprovalView
 from bot.runtime import Runtime, open_runtime
@@ -59,16 +59,6 @@ WARMUP = 20  # clicks run first and not counted (imports, caches, connection poo
 TARGETS_MS = {"ack": 50.0, "update": 150.0}
 DECIDED = "Approved by"  # on both edits of an approved card
 OUTCOME = "Run `"  # only on the second: what the run did
-
-
-class NullTransport:
-    """A real :class:`adapters.email.Transport` that accepts every message and drops it."""
-
-    name = "null"
-
-    async def deliver(self, msg: email.message.EmailMessage) -> str:
-        """Discard ``msg``."""
-        return "discarded"
 
 
 def environment(fake: FakeSlack, home: Path, port: int) -> dict[str, str]:

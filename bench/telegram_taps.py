@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import email.message
 import math
 import os
 import platform
@@ -42,6 +41,7 @@ from typing import Any
 
 import aiohttp
 
+from bench.approvals import NullTransport
 from bot.core.messages import ApprovalCard, ButtonAction, Inbound, User
 from bot.runtime import Runtime, open_runtime
 from bot.settings import Settings
@@ -52,16 +52,6 @@ WARMUP = 20  # taps run first and not counted (imports, caches, connection pools
 TARGETS_MS = {"answer": 50.0, "edit": 150.0}
 SECRET = "bench-secret_1"
 ONBOARD = '/run onboarding name="Bo Diaz" email=bo{n}@example.com company="Acme & Co"'
-
-
-class NullTransport:
-    """A real :class:`adapters.email.Transport` that accepts every message and drops it."""
-
-    name = "null"
-
-    async def deliver(self, msg: email.message.EmailMessage) -> str:
-        """Discard ``msg``."""
-        return "discarded"
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from graph.foreground import Foreground
 from graph.locks import RunLocks
 from graph.reports import DecideReport, RunDetail, RunReport, describe_decision
 from graph.spec import WorkflowSpec
+from graph.tasks import TaskSet
 from memory import approvals, effects, events, records, runs
 from memory.approvals import Action
 from memory.hotpath import HotPath
@@ -60,7 +61,7 @@ class RunManager:
     ) -> None:
         self._sessions = deps.sessions
         self._hot = hotpath
-        self._resuming: set[asyncio.Task[RunReport]] = set()
+        self._resuming = TaskSet()
         self.foreground = Foreground()
         self._runs_of: dict[str, str] = {}  # approval id -> run id, see _run_of
         self._resume_slots = asyncio.Semaphore(resume_slots)
@@ -205,13 +206,11 @@ class RunManager:
                 await self.foreground.pause()  # presses being answered go first
                 return await work
 
-        task = asyncio.get_running_loop().create_task(limited())
-        self._resuming.add(task)
+        task = self._resuming.spawn(limited())
         task.add_done_callback(functools.partial(self._resumed, approval_id=approval_id))
         return task
 
     def _resumed(self, task: asyncio.Task[RunReport], *, approval_id: str) -> None:
-        self._resuming.discard(task)
         if not task.cancelled() and task.exception() is not None:
             ref = secrets.token_hex(4)
             log.error(
@@ -222,8 +221,7 @@ class RunManager:
 
     async def drain(self) -> None:
         """Wait for background resumes (at shutdown, before the checkpointer closes)."""
-        while self._resuming:
-            await asyncio.gather(*self._resuming, return_exceptions=True)
+        await self._resuming.wait()
 
     def _payload(
         self,

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory.ids import new_approval_id
-from memory.models import Approval, Run, utcnow
+from memory.models import Approval, utcnow
 
 Action = Literal["approve", "reject", "edit"]
 DECIDED_STATUS: dict[str, str] = {"approve": "approved", "reject": "rejected", "edit": "edited"}
@@ -42,25 +42,6 @@ async def get(session: AsyncSession, *, approval_id: str) -> Approval | None:
         The approval, or None when there is no such id.
     """
     return await session.get(Approval, approval_id, populate_existing=True)
-
-
-async def with_run(session: AsyncSession, *, approval_id: str) -> tuple[Approval, Run]:
-    """Return an approval and its run in one query (fresh from the database).
-
-    Raises:
-        LookupError: no such approval.
-    """
-    row = (
-        await session.execute(
-            select(Approval, Run)
-            .join(Run, Run.id == Approval.run_id)
-            .where(Approval.id == approval_id)
-            .execution_options(populate_existing=True)
-        )
-    ).first()
-    if row is None:
-        raise LookupError(approval_id)
-    return row[0], row[1]
 
 
 async def for_gate(session: AsyncSession, *, run_id: str, gate_key: str) -> Approval | None:

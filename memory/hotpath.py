@@ -32,7 +32,7 @@ from sqlalchemy import Table
 from sqlalchemy.engine import Dialect, make_url
 
 from memory.approvals import DECIDED_STATUS, OPEN, Action
-from memory.db import SQLITE_BUSY_TIMEOUT_S, is_sqlite, libpq_url
+from memory.db import SQLITE_BUSY_TIMEOUT_S, SQLITE_PRAGMAS, is_sqlite, libpq_url
 from memory.models import Approval, Event, Run, utcnow
 from memory.runs import ACTIVE
 
@@ -273,7 +273,9 @@ class HotPath:
             rows = await tx.rows(self._sql["with_run"], {"id": approval_id})
             if not rows:
                 return None
-            current, run = self._pair(rows[0])
+            split = len(self._a.columns)
+            values = self._a.decode(rows[0][:split])
+            current, run = Approval(**values), Run(**self._r.decode(rows[0][split:]))
             if current.status != OPEN:
                 return Decision(won=False, approval=current, run=run)
             now = utcnow()
@@ -284,7 +286,7 @@ class HotPath:
                 "decided_by_name": actor_name,
                 "decision": {"action": action, **payload(current)},
             }
-            decided = Approval(**{**self._a.decode(rows[0][: len(self._a.columns)]), **changes})
+            decided = Approval(**{**values, **changes})
             params = self._a.params(id=approval_id, **changes)
             logged = self._event(now, event(decided))
             if self._one_statement:
@@ -406,12 +408,7 @@ async def open_hotpath(
         conn = await aiosqlite.connect(
             database, timeout=SQLITE_BUSY_TIMEOUT_S, isolation_level=None
         )
-        for pragma in (
-            "PRAGMA journal_mode=WAL",
-            "PRAGMA synchronous=NORMAL",
-            "PRAGMA foreign_keys=ON",
-            f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}",
-        ):
+        for pragma in SQLITE_PRAGMAS:
             await conn.execute(pragma)
         driver = _Sqlite(conn)
     else:

@@ -6,12 +6,10 @@ Telegram, Slack, the terminal and the CLI all call :meth:`Core.handle` and rende
 
 from __future__ import annotations
 
-import asyncio
 import difflib
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 from bot.core.attention_commands import AttentionCommands
 from bot.core.messages import (
@@ -35,6 +33,7 @@ from bot.core.operators import Operators
 from bot.core.parsing import key_values, split_command, words
 from graph.errors import AlreadyDecided, DeskhandError, InvalidInput, NotAllowed, NotFound
 from graph.runs import DecideReport, RunManager, RunReport, describe_decision
+from graph.tasks import TaskSet
 from graph.workflows import lookup
 from memory.ids import normalize_approval_id, normalize_run_id
 
@@ -77,7 +76,7 @@ class Core:
         self._operators = operators
         self._max_chars = max_chars
         self._listeners: list[Callable[[], None]] = []
-        self._following: set[asyncio.Task[Response]] = set()
+        self._following = TaskSet()  # follow-ups: a run's outcome after its decision
         self._handlers: dict[str, Handler] = {
             "help": self._help,
             "start": self._help,
@@ -333,15 +332,9 @@ class Core:
         )
         notice = DecisionNotice(ApprovalView.of(outcome.approval), RunView.of(outcome.report.run))
         if outcome.settled is not None and later is not None:
-            later.append(self._follow(self._follow_up(inbound, outcome)))
+            later.append(self._following.spawn(self._follow_up(inbound, outcome)))
             return (notice,)
         return (notice, *_waiting(outcome.report))
-
-    def _follow(self, work: Coroutine[Any, Any, Response]) -> asyncio.Task[Response]:
-        task = asyncio.get_running_loop().create_task(work)
-        self._following.add(task)  # a task nobody references can be collected mid-flight
-        task.add_done_callback(self._following.discard)
-        return task
 
     async def _follow_up(self, inbound: Inbound, outcome: DecideReport) -> Response:
         """Where the run stands once the decision has been applied; never raises."""

@@ -20,6 +20,7 @@ from bot.core.commands import Core
 from bot.core.messages import User
 from bot.runtime import Runtime
 from bot.slack.payloads import Surface
+from graph.tasks import TaskSet
 from memory.db import Sessions
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ class SlackContext:
     _busy: int = 0
     _idle: asyncio.Event = field(default_factory=asyncio.Event)
     _slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(DECISIONS_AT_ONCE))
-    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _tasks: TaskSet = field(default_factory=TaskSet)
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Run ``work`` beside the handlers, counted as in flight until it ends.
@@ -57,12 +58,9 @@ class SlackContext:
         spawns it may finish first, and ``drain`` must not see a moment with nothing busy.
         """
         self._enter()
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)  # a task nobody references can be collected mid-flight
-        task.add_done_callback(self._spawned_done)
+        self._tasks.spawn(work).add_done_callback(self._spawned_done)
 
     def _spawned_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
         self._leave()
         if not task.cancelled() and task.exception() is not None:
             log.error("Slack background work failed", exc_info=task.exception())

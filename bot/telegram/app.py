@@ -8,12 +8,9 @@ load balancer. The Application is built when the channel is constructed, never a
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import warnings
-from collections.abc import Coroutine
 from datetime import timedelta
-from typing import Any
 from urllib.parse import urlsplit
 
 from telegram.error import InvalidToken
@@ -28,6 +25,7 @@ from bot.telegram.concurrency import ChatOrderedProcessor
 from bot.telegram.deps import TelegramDeps
 from bot.telegram.notifier import CHANNEL, TelegramNotifier
 from bot.telegram.sender import Sender
+from graph.tasks import TaskSet
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +88,8 @@ class TelegramChannel:
             chat_id=default_chat(runtime.settings),
         )
         self.notifier: Notifier = self._notifier  # what the dispatcher sees
-        self._following: set[asyncio.Task[None]] = set()
-        deps = TelegramDeps(core=runtime.core, notifier=self._notifier, spawn=self._spawn)
+        self._following = TaskSet()  # runs' outcomes still to show on their cards
+        deps = TelegramDeps(core=runtime.core, notifier=self._notifier, spawn=self._following.spawn)
         conversation.register(self.application, deps)
         handlers.register(self.application, deps)
         callbacks.register(self.application, deps)
@@ -155,11 +153,6 @@ class TelegramChannel:
             error_callback=errors.polling_failed,
         )
 
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._following.add(task)
-        task.add_done_callback(self._following.discard)
-
     async def stop(self) -> None:
         """Stop receiving, let running handlers and follow-ups finish, close connections."""
         application = self.application
@@ -168,8 +161,7 @@ class TelegramChannel:
             await updater.stop()
         if application.running:
             await application.stop()
-        if self._following:  # runs' outcomes still to show on their cards
-            await asyncio.wait(self._following, timeout=FOLLOW_UP_GRACE_S)
+        await self._following.wait(FOLLOW_UP_GRACE_S)
         self._notifier.set_ready(False)
         await application.shutdown()
         # shutdown() returns early when initialize() failed (a refused token), leaving the
