@@ -19,7 +19,7 @@ import logging
 import secrets
 from collections.abc import Coroutine, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -35,15 +35,24 @@ from graph.reports import DecideReport, RunDetail, RunReport, describe_decision
 from graph.spec import WorkflowSpec
 from graph.tasks import TaskSet
 from memory import approvals, effects, events, records, runs
-from memory.approvals import Action
+from memory.approvals import DECIDED_STATUS, Action
 from memory.hotpath import HotPath
 from memory.models import Approval, Effect, Run
 
 log = logging.getLogger(__name__)
 
-_REMEMBERED = 10_000  # approval -> run pairs kept, so a tap need not look its run up
+_REMEMBERED = 10_000  # approvals whose facts are kept, so a tap need not read them first
 
 _STATUS_FOR_OUTCOME = {"sent": "completed", "in_doubt": "completed", "rejected": "rejected"}
+
+
+class _Facts(NamedTuple):
+    """What never changes about an approval: its run, its workflow, the actions offered."""
+
+    id: str
+    run_id: str
+    workflow: str
+    actions: tuple[str, ...]
 
 
 class RunManager:
@@ -63,7 +72,7 @@ class RunManager:
         self._hot = hotpath
         self._resuming = TaskSet()
         self.foreground = Foreground()
-        self._runs_of: dict[str, str] = {}  # approval id -> run id, see _run_of
+        self._facts: dict[str, _Facts] = {}  # see _facts_of
         self._resume_slots = asyncio.Semaphore(resume_slots)
         self._email = deps.email
         self._locks = locks
@@ -139,30 +148,28 @@ class RunManager:
             InvalidInput: the action is not offered, or edited fields do not validate.
         """
 
-        def decided(approval: Approval) -> dict[str, Any]:
-            return {
-                "actor": actor,
-                "kind": "approval.decided",
-                "summary": f"Approval {approval_id} {approval.status} by {actor_name or actor}",
-                "run_id": approval.run_id,
-                "approval_id": approval_id,
-                "workflow": approval.workflow,
-                "reason": reason,
-                "data": {"action": action, **({"changes": dict(changes)} if changes else {})},
-            }
-
+        facts = await self._facts_of(approval_id)
+        details = self._details(facts, action, reason=reason, changes=changes)
+        decided = {
+            "actor": actor,
+            "kind": "approval.decided",
+            "summary": f"Approval {approval_id} {DECIDED_STATUS[action]} by {actor_name or actor}",
+            "run_id": facts.run_id,
+            "approval_id": approval_id,
+            "workflow": facts.workflow,
+            "reason": reason,
+            "data": {"action": action, **({"changes": dict(changes)} if changes else {})},
+        }
         # The run's lock is taken before deciding: whoever wins then resumes without
         # letting go, so no recovery (here or on another replica) can apply the decision
         # in between, and nothing needs re-reading after the commit.
-        async with self._locks.hold(await self._run_of(approval_id)):
+        async with self._locks.hold(facts.run_id):
             outcome = await self._hot.decide(
                 approval_id,
                 action,
                 actor=actor,
                 actor_name=actor_name,
-                payload=lambda current: self._payload(
-                    current, action, reason=reason, changes=changes
-                ),
+                details=details,
                 event=decided,
             )
             if outcome is None:
@@ -182,21 +189,27 @@ class RunManager:
         settled = self._background(self._apply(approval, verify=False), approval_id=approval_id)
         return DecideReport(approval=approval, report=RunReport(run=outcome.run), settled=settled)
 
-    async def _run_of(self, approval_id: str) -> str:
-        """The run an approval belongs to (it never changes, so it is remembered)."""
-        run_id = self._runs_of.get(approval_id)
-        if run_id is None:
+    async def _facts_of(self, approval_id: str) -> _Facts:
+        """What never changes about an approval (remembered, so a tap need not read it)."""
+        facts = self._facts.get(approval_id)
+        if facts is None:
             approval = await self._hot.get(approval_id)
             if approval is None:
                 raise NotFound(f"There is no approval {approval_id}. /pending lists open ones.")
-            run_id = self._remember(approval)
-        return run_id
+            facts = self._remember(approval)
+        return facts
 
-    def _remember(self, approval: Approval) -> str:
-        if len(self._runs_of) >= _REMEMBERED:
-            del self._runs_of[next(iter(self._runs_of))]  # the oldest
-        self._runs_of[approval.id] = approval.run_id
-        return approval.run_id
+    def _remember(self, approval: Approval) -> _Facts:
+        if len(self._facts) >= _REMEMBERED:
+            del self._facts[next(iter(self._facts))]  # the oldest
+        facts = _Facts(
+            approval.id,
+            approval.run_id,
+            approval.workflow,
+            tuple(approval.allowed_actions.get("actions", ())),
+        )
+        self._facts[approval.id] = facts
+        return facts
 
     def _background(
         self, work: Coroutine[Any, Any, RunReport], *, approval_id: str
@@ -223,23 +236,22 @@ class RunManager:
         """Wait for background resumes (at shutdown, before the checkpointer closes)."""
         await self._resuming.wait()
 
-    def _payload(
+    def _details(
         self,
-        approval: Approval,
+        facts: _Facts,
         action: Action,
         *,
         reason: str | None,
         changes: Mapping[str, str] | None,
     ) -> dict[str, Any]:
-        offered = approval.allowed_actions.get("actions", [])
-        if action not in offered:
+        if action not in facts.actions:
             raise InvalidInput(
-                f"Approval {approval.id} cannot be {action}d; it offers {', '.join(offered)}."
+                f"Approval {facts.id} cannot be {action}d; it offers {', '.join(facts.actions)}."
             )
         if action == "edit":
-            spec = self._specs.get(approval.workflow)
+            spec = self._specs.get(facts.workflow)
             if spec is None:
-                raise InvalidInput(f"Workflow {approval.workflow} is not available to edit.")
+                raise InvalidInput(f"Workflow {facts.workflow} is not available to edit.")
             return {"changes": spec.validate_edits(changes or {})}
         if action == "reject" and reason:
             return {"reason": reason}

@@ -26,10 +26,11 @@ import re
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import Table
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.orm import configure_mappers
 
 from memory.approvals import DECIDED_STATUS, OPEN, Action
 from memory.db import SQLITE_BUSY_TIMEOUT_S, SQLITE_PRAGMAS, is_sqlite, libpq_url
@@ -40,6 +41,7 @@ Row = Sequence[Any]
 
 
 T = TypeVar("T")
+M = TypeVar("M")
 
 
 class _Tx(Protocol):
@@ -101,7 +103,9 @@ class _PgTx:
 
     async def rows(self, sql: str, params: Mapping[str, Any]) -> list[Row]:
         cursor = await self._conn.execute(sql, params)
-        return list(await cursor.fetchall()) if cursor.description else []
+        # pgresult, not description: that builds a Column object per column, every time.
+        result = cursor.pgresult
+        return list(await cursor.fetchall()) if result is not None and result.nfields else []
 
 
 class _Postgres:
@@ -119,12 +123,15 @@ class _Postgres:
         await self._pool.close()
 
 
-class _Codec:
-    """Encodes parameters and decodes rows of one table exactly as the ORM would."""
+class _Codec(Generic[M]):
+    """Encodes parameters and loads rows of one model's table exactly as the ORM would."""
 
-    def __init__(self, table: Table, dialect: Dialect) -> None:
+    def __init__(self, model: type[M], dialect: Dialect) -> None:
+        table: Table = model.__table__  # type: ignore[attr-defined]
         self.table = table
         self.columns = list(table.columns)
+        self._names = [c.name for c in self.columns]
+        self._new = model.__mapper__.class_manager.new_instance  # type: ignore[attr-defined]
         types = [c.type.dialect_impl(dialect) for c in self.columns]
         self._bind = {
             c.name: t.bind_processor(dialect) for c, t in zip(self.columns, types, strict=True)
@@ -144,9 +151,24 @@ class _Codec:
 
     def decode(self, row: Row) -> dict[str, Any]:
         return {
-            c.name: (p(v) if p is not None and v is not None else v)
-            for c, p, v in zip(self.columns, self._result, row, strict=True)
+            name: (p(v) if p is not None and v is not None else v)
+            for name, p, v in zip(self._names, self._result, row, strict=True)
         }
+
+    def load(self, row: Row) -> M:
+        """The row as a (transient) model object."""
+        return self.make(self.decode(row))
+
+    def make(self, values: Mapping[str, Any]) -> M:
+        """A model object holding ``values``, as the ORM's loader builds one.
+
+        Filling the instance's ``__dict__`` skips the attribute events a constructor
+        fires per column (36 us against 2 us an approval, measured 2026-11-21); the
+        object reads the same, and nothing here adds it to a session.
+        """
+        instance = self._new()
+        instance.__dict__.update(values)
+        return instance
 
 
 def _named(sql: str, dialect: Dialect) -> str:
@@ -165,9 +187,6 @@ class Decision:
     run: Run
 
 
-EventFor = Callable[[Approval], Mapping[str, Any]]
-
-
 class HotPath:
     """The statements on every decision's path, on the driver connection.
 
@@ -175,10 +194,11 @@ class HotPath:
     """
 
     def __init__(self, driver: _Driver, dialect: Dialect) -> None:
+        configure_mappers()  # model objects are built without their constructors
         self._driver = driver
-        self._a = a = _Codec(Approval.__table__, dialect)  # type: ignore[arg-type]
-        self._r = r = _Codec(Run.__table__, dialect)  # type: ignore[arg-type]
-        self._e = e = _Codec(Event.__table__, dialect)  # type: ignore[arg-type]
+        self._a = a = _Codec(Approval, dialect)
+        self._r = r = _Codec(Run, dialect)
+        self._e = e = _Codec(Event, dialect)
         active = ", ".join(f"'{s}'" for s in ACTIVE)
         event_cols = [c.name for c in e.columns if c.name != "id"]
         sql = {
@@ -225,7 +245,9 @@ class HotPath:
             )
             log_from = f"INSERT INTO events ({', '.join(event_cols)}) SELECT {typed} FROM"
             sql["decide_logged"] = (
-                f"WITH d AS ({sql['decide']}), e AS ({log_from} d) SELECT {a.select_list()} FROM d"
+                f"WITH d AS ({sql['decide']}), e AS ({log_from} d)"
+                f" SELECT {a.select_list('d')}, {r.select_list('r')}"
+                " FROM d JOIN runs r ON r.id = d.run_id"
             )
             sql["finish_logged"] = (
                 f"WITH a AS ({sql['applied']}), r AS ({sql['finish']}), e AS ({log_from} r)"
@@ -238,7 +260,7 @@ class HotPath:
 
         async def body(tx: _Tx) -> Approval | None:
             rows = await tx.rows(self._sql["approval"], {"id": approval_id})
-            return Approval(**self._a.decode(rows[0])) if rows else None
+            return self._a.load(rows[0]) if rows else None
 
         return await self._driver.run(body, write=False)
 
@@ -249,56 +271,53 @@ class HotPath:
         *,
         actor: str,
         actor_name: str | None,
-        payload: Callable[[Approval], dict[str, Any]],
-        event: EventFor,
+        details: Mapping[str, Any],
+        event: Mapping[str, Any],
     ) -> Decision | None:
         """Decide a pending approval atomically, with its event; the first decision wins.
+
+        Nothing is read first: the caller checked the action against what the approval
+        offers (which never changes), and the ``UPDATE ... WHERE status = 'pending'``
+        either wins or finds the row decided, which is then read to say by whom.
 
         Args:
             approval_id: the approval.
             action: approve, reject or edit.
             actor: who decides.
             actor_name: their display name.
-            payload: builds the decision details from the approval as it stands; raising
-                (the action is not offered, edits do not validate) changes nothing.
-            event: the ``approval.decided`` event's fields for the decided approval,
-                written with the decision when this call wins.
+            details: the decision's details besides the action (a reason, the edits).
+            event: the ``approval.decided`` event's fields, written with the decision
+                when this call wins.
 
         Returns:
             The decision (``won`` False with the row as it stands when someone else
             decided first), or None when there is no such approval.
         """
+        now = utcnow()
+        params = self._a.params(
+            id=approval_id,
+            status=DECIDED_STATUS[action],
+            decided_at=now,
+            decided_by=actor,
+            decided_by_name=actor_name,
+            decision={"action": action, **details},
+        )
+        logged = self._event(now, event)
 
         async def body(tx: _Tx) -> Decision | None:
-            rows = await tx.rows(self._sql["with_run"], {"id": approval_id})
-            if not rows:
-                return None
-            split = len(self._a.columns)
-            values = self._a.decode(rows[0][:split])
-            current, run = Approval(**values), Run(**self._r.decode(rows[0][split:]))
-            if current.status != OPEN:
-                return Decision(won=False, approval=current, run=run)
-            now = utcnow()
-            changes = {
-                "status": DECIDED_STATUS[action],
-                "decided_at": now,
-                "decided_by": actor,
-                "decided_by_name": actor_name,
-                "decision": {"action": action, **payload(current)},
-            }
-            decided = Approval(**{**values, **changes})
-            params = self._a.params(id=approval_id, **changes)
-            logged = self._event(now, event(decided))
             if self._one_statement:
                 rows = await tx.rows(self._sql["decide_logged"], {**params, **logged})
+                if rows:
+                    return Decision(True, *self._pair(rows[0]))
             else:
                 rows = await tx.rows(self._sql["decide"], params)
                 if rows:
                     await tx.rows(self._sql["event"], logged)
-            if not rows:  # another process decided between our read and our update
-                rows = await tx.rows(self._sql["approval"], {"id": approval_id})
-                return Decision(won=False, approval=Approval(**self._a.decode(rows[0])), run=run)
-            return Decision(won=True, approval=Approval(**self._a.decode(rows[0])), run=run)
+                    decided = self._a.load(rows[0])
+                    run = await tx.rows(self._sql["run"], {"id": decided.run_id})
+                    return Decision(True, decided, self._r.load(run[0]))
+            rows = await tx.rows(self._sql["with_run"], {"id": approval_id})
+            return Decision(False, *self._pair(rows[0])) if rows else None
 
         return await self._driver.run(body, write=not self._one_statement)
 
@@ -313,7 +332,7 @@ class HotPath:
 
     def _pair(self, row: Row) -> tuple[Approval, Run]:
         split = len(self._a.columns)
-        return Approval(**self._a.decode(row[:split])), Run(**self._r.decode(row[split:]))
+        return self._a.load(row[:split]), self._r.load(row[split:])
 
     async def finish(
         self,
@@ -351,9 +370,9 @@ class HotPath:
                 if rows:
                     await tx.rows(self._sql["event"], params)
             if rows:
-                return Run(**self._r.decode(rows[0])), True
+                return self._r.load(rows[0]), True
             rows = await tx.rows(self._sql["run"], {"id": run_id})
-            return Run(**self._r.decode(rows[0])), False
+            return self._r.load(rows[0]), False
 
         return await self._driver.run(body, write=not self._one_statement)
 

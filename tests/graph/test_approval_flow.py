@@ -98,6 +98,22 @@ async def test_edit_then_approve_sends_the_edited_email(
     assert message.get_content().strip() == "Hi Bo,\n\nShort and sweet.\n\nAna"
 
 
+async def test_an_edit_that_does_not_validate_changes_nothing(
+    runtime: Runtime, smtp_sink: SmtpSink
+) -> None:
+    card = card_of(await say(runtime, ONBOARD)).approval
+
+    refused = await say(runtime, f"/edit {card.id} to=not-an-address")
+
+    assert refused.refused
+    async with runtime.sessions() as s:
+        stored = await s.get(Approval, card.id)
+        assert stored is not None and stored.status == "pending" and stored.decision is None
+    assert await count_events(runtime, "approval.decided", card.run_id) == 0
+    assert not (await say(runtime, f"/approve {card.id}")).refused
+    assert len(smtp_sink.messages) == 1
+
+
 async def test_fifty_concurrent_approvals_one_decision_one_email(
     runtime: Runtime, smtp_sink: SmtpSink
 ) -> None:
@@ -176,9 +192,9 @@ async def test_a_decision_whose_resume_never_ran_is_applied_by_the_tick(
             "approve",
             actor="terminal:local",
             actor_name="Ana",
-            payload=lambda current: {},
-            event=lambda approval: {"actor": "terminal:local", "kind": "approval.decided",
-                                    "summary": "decided", "run_id": approval.run_id},
+            details={},
+            event={"actor": "terminal:local", "kind": "approval.decided",
+                   "summary": "decided", "run_id": card.run_id},
         )  # fmt: skip
     assert decided is not None and decided.won
 

@@ -64,7 +64,7 @@ def _decided_event(approval: Approval) -> dict[str, Any]:
     return {
         "actor": "telegram:1",
         "kind": "approval.decided",
-        "summary": f"Approval {approval.id} {approval.status}",
+        "summary": f"Approval {approval.id} decided",
         "run_id": approval.run_id,
         "approval_id": approval.id,
         "data": {"action": "approve"},
@@ -98,8 +98,8 @@ async def test_orm_reads_what_it_wrote(store: Store) -> None:
         "approve",
         actor="telegram:1",
         actor_name="Ana \u00c9",
-        payload=lambda current: {"note": current.title},
-        event=_decided_event,
+        details={"note": written.title},
+        event=_decided_event(written),
     )
 
     assert outcome is not None and outcome.won
@@ -127,8 +127,8 @@ async def test_first_of_many_concurrent_decisions_wins(store: Store) -> None:
                 "approve" if i % 2 else "reject",
                 actor=f"slack:U{i}",
                 actor_name=None,
-                payload=lambda current: {},
-                event=_decided_event,
+                details={},
+                event=_decided_event(written),
             )
             for i in range(20)
         )
@@ -144,36 +144,37 @@ async def test_first_of_many_concurrent_decisions_wins(store: Store) -> None:
     assert count == 1
 
 
-async def test_a_refused_payload_changes_nothing(store: Store) -> None:
+async def test_the_decision_returns_the_row_and_its_run(store: Store) -> None:
     written = await _waiting_run(store)
 
-    def refuse(current: Approval) -> dict[str, Any]:
-        raise ValueError("not offered")
-
-    with pytest.raises(ValueError):
-        await store.hot.decide(
-            written.id,
-            "edit",
-            actor="t",
-            actor_name=None,
-            payload=refuse,
-            event=_decided_event,
-        )
-
-    still = await store.hot.get(written.id)
-    assert still is not None and still.status == "pending" and still.decided_at is None
-    async with store.sessions() as session:
-        assert (await session.scalars(select(Event))).all() == []
-    # And the connection is usable afterwards: the transaction was rolled back.
-    again = await store.hot.decide(
+    won = await store.hot.decide(
         written.id,
-        "approve",
+        "reject",
         actor="t",
         actor_name=None,
-        payload=lambda c: {},
-        event=_decided_event,
+        details={"reason": "too soon"},
+        event=_decided_event(written),
     )
-    assert again is not None and again.won
+    lost = await store.hot.decide(
+        written.id,
+        "approve",
+        actor="u",
+        actor_name=None,
+        details={},
+        event=_decided_event(written),
+    )
+    missing = await store.hot.decide(
+        "NOPE1", "approve", actor="u", actor_name=None, details={}, event=_decided_event(written)
+    )
+
+    assert won is not None and won.won and lost is not None and not lost.won
+    for outcome in (won, lost):
+        assert outcome.approval.status == "rejected" and outcome.approval.decided_by == "t"
+        assert outcome.approval.decision == {"action": "reject", "reason": "too soon"}
+        assert outcome.run.id == written.run_id and outcome.run.inputs == {"n": 1}
+    assert missing is None
+    async with store.sessions() as session:
+        assert len((await session.scalars(select(Event))).all()) == 1
 
 
 async def test_finish_marks_applied_moves_the_run_once_and_logs_it(store: Store) -> None:
@@ -183,8 +184,8 @@ async def test_finish_marks_applied_moves_the_run_once_and_logs_it(store: Store)
         "approve",
         actor="t",
         actor_name=None,
-        payload=lambda c: {},
-        event=_decided_event,
+        details={},
+        event=_decided_event(written),
     )
 
     finished = {
