@@ -24,6 +24,7 @@ from bot.telegram import callbacks, conversation, errors, handlers
 from bot.telegram.concurrency import ChatOrderedProcessor
 from bot.telegram.deps import TelegramDeps
 from bot.telegram.notifier import CHANNEL, TelegramNotifier
+from bot.telegram.request import AiohttpRequest
 from bot.telegram.sender import Sender
 from graph.tasks import TaskSet
 
@@ -31,6 +32,12 @@ log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ("message", "callback_query")
 RETRIES = 3  # for a 429 (after its retry_after) and for start-up calls
+TIMEOUTS = {
+    "connect_timeout": 10.0,
+    "read_timeout": 15.0,
+    "write_timeout": 15.0,
+    "pool_timeout": 10.0,
+}
 FOLLOW_UP_GRACE_S = 30.0  # at stop, how long runs' outcomes may take to reach their cards
 
 
@@ -54,13 +61,8 @@ def build_application(settings: Settings) -> Application:
         .base_file_url(f"{api}/file/bot")
         .rate_limiter(limiter)
         .concurrent_updates(ChatOrderedProcessor(64))
-        .connection_pool_size(64)
-        .connect_timeout(10)
-        .read_timeout(15)
-        .write_timeout(15)
-        .pool_timeout(10)
-        .get_updates_connect_timeout(10)
-        .get_updates_pool_timeout(10)
+        .request(AiohttpRequest(connection_pool_size=64, **TIMEOUTS))
+        .get_updates_request(AiohttpRequest(connection_pool_size=1, **TIMEOUTS))
         .build()
     )
 
