@@ -186,6 +186,9 @@ class CountingNotifier:
     async def refresh_approval(self, view: object, ref: object) -> None:
         return None
 
+    def holds(self, ref: object) -> bool:
+        return False
+
     async def post_batch(self, view: object) -> None:
         self.counts["batch"] += 1
 
@@ -235,6 +238,7 @@ async def simulated_day(
         )  # type: ignore[list-item]
         dispatcher = Dispatcher(
             sessions=rt.sessions,
+            hot=rt.hotpath,
             notifiers=[notifier],  # type: ignore[list-item]
             risks=("high",),
         )

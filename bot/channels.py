@@ -69,9 +69,12 @@ async def serve(runtime: Runtime, *, terminal: bool | None = None) -> None:
     # Channels that batch get high-risk requests at once and the rest in batches and
     # digests; a channel that cannot batch gets everything at once.
     dispatchers = [
-        Dispatcher(sessions=runtime.sessions, notifiers=batching, risks=("high",)),
+        Dispatcher(
+            sessions=runtime.sessions, hot=runtime.hotpath, notifiers=batching, risks=("high",)
+        ),
         Dispatcher(
             sessions=runtime.sessions,
+            hot=runtime.hotpath,
             notifiers=[c.notifier for c in channels if c.notifier not in batching],
         ),
     ]

@@ -6,14 +6,14 @@ Two jobs, both safe with several replicas:
   (approval, channel) and only the replica whose insert succeeds posts;
 - *sync*: every message records the status it shows; a message whose approval has moved
   on (decided in another chat, by the CLI, by another replica) is ``stale`` and is edited
-  by whoever wins ``mark_rendered``.
+  by whoever records the new status first (``memory.hotpath.HotPath.mark_shown``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -144,14 +144,3 @@ async def stale(
         .limit(limit)
     )
     return [(m, a) for m, a in result.all()]
-
-
-async def mark_rendered(session: AsyncSession, *, message_row_id: int, status: str) -> bool:
-    """Record that a message now shows ``status``; True for the one caller that changed it."""
-    result = await session.execute(
-        update(ApprovalMessage)
-        .where(ApprovalMessage.id == message_row_id, ApprovalMessage.rendered_status != status)
-        .values(rendered_status=status)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]

@@ -45,6 +45,10 @@ class Notifier(Protocol):
         """Edit an existing card in place to show the approval as it is now."""
         ...
 
+    def holds(self, ref: MessageRef) -> bool:
+        """True while a handler in this process is showing a decision on that card."""
+        ...
+
 
 async def record_shown(
     sessions: Sessions, *, view: ApprovalView, ref: MessageRef, claim: bool = True
@@ -84,12 +88,14 @@ class Dispatcher:
         self,
         *,
         sessions: Sessions,
+        hot: HotPath,
         notifiers: Sequence[Notifier],
         interval: float = 2.0,
         min_gap: float = 0.25,
         risks: Sequence[str] | None = None,
     ) -> None:
         self._sessions = sessions
+        self._hot = hot
         self._notifiers = list(notifiers)
         self._interval = interval
         self._min_gap = min_gap
@@ -166,13 +172,13 @@ class Dispatcher:
             stale = await deliveries.stale(session, channel=notifier.channel)
         edited = 0
         for message, approval in stale:
-            async with self._sessions.begin() as session:
-                won = await deliveries.mark_rendered(
-                    session, message_row_id=message.id, status=approval.status
-                )
-            if not won:
-                continue
             ref = MessageRef(message.channel, message.chat_id, message.message_id)
+            # A card being decided by a tap is that handler's to edit (and to record): in a
+            # burst of taps every pass would otherwise find each of them stale.
+            if notifier.holds(ref):
+                continue
+            if not await mark_refreshed(self._hot, ref=ref, status=approval.status):
+                continue  # another pass or replica is at it
             try:
                 await notifier.refresh_approval(ApprovalView.of(approval), ref)
                 edited += 1

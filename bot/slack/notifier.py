@@ -59,6 +59,10 @@ class SlackNotifier:
         """True while some click on this card is being decided in this process."""
         return (chat_id, ts) in self._in_hand
 
+    def holds(self, ref: MessageRef) -> bool:
+        """The dispatcher's name for :meth:`is_in_hand`."""
+        return ref.channel == self.channel and self.is_in_hand(ref.chat_id, ref.message_id)
+
     async def destination(self) -> str | None:
         """The channel id cards are posted to by default; None when there is nowhere."""
         if self._destination is None:
@@ -109,7 +113,7 @@ class SlackNotifier:
 
     async def refresh_approval(self, view: ApprovalView, ref: MessageRef) -> None:
         """Edit a card to show the approval as it is now (decided elsewhere)."""
-        if self.is_in_hand(ref.chat_id, ref.message_id):
+        if self.holds(ref):
             return  # a click's handler is about to show the outcome, run included
         try:
             await self._client.chat_update(

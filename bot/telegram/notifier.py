@@ -110,7 +110,7 @@ class TelegramNotifier:
 
     async def refresh_approval(self, view: ApprovalView, ref: MessageRef) -> None:
         """Edit a card in place to show its approval (and its run) as it is now."""
-        if (int(ref.chat_id), int(ref.message_id)) in self._in_hand:
+        if self.holds(ref):
             return  # a tap's handler is about to show the outcome, run included
         await self._wait_ready()
         rendered = card(view, now=self.now(), run=await self._run_of(view))
@@ -126,6 +126,10 @@ class TelegramNotifier:
         async with self._sessions() as session:
             row = await runs.get(session, run_id=view.run_id)
         return RunView.of(row) if row is not None else None
+
+    def holds(self, ref: MessageRef) -> bool:
+        """True while a tap's handler here is showing a decision on that card."""
+        return ref.channel == CHANNEL and (int(ref.chat_id), int(ref.message_id)) in self._in_hand
 
     @contextmanager
     def in_hand(self, chat_id: int, message_id: int) -> Iterator[None]:
@@ -158,6 +162,8 @@ class TelegramNotifier:
             if row.channel != CHANNEL or row.rendered_status == view.status:
                 continue
             ref = MessageRef(row.channel, row.chat_id, row.message_id)
+            if self.holds(ref):
+                continue  # its tap's handler shows it
             # The dispatcher may be at it too: whoever records the new status edits.
             if await mark_refreshed(self._hot, ref=ref, status=view.status):
                 await self.refresh_approval(view, ref)

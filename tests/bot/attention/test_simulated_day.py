@@ -89,7 +89,9 @@ async def live(
     """Walk the clock up to ``until``: requests arrive, delivery and attention tick, and
     the operator decides whatever a card or a batch showed them."""
     notifier = day.notifier
-    immediate = Dispatcher(sessions=runtime.sessions, notifiers=[notifier], risks=("high",))
+    immediate = Dispatcher(
+        sessions=runtime.sessions, hot=runtime.hotpath, notifiers=[notifier], risks=("high",)
+    )
     service = attention(runtime, notifier, instance=instance, policy=policy)
     for now in moments(plan):
         if not day.clock < now < until:

@@ -7,6 +7,7 @@ import asyncio
 from bot.core.delivery import Dispatcher, MessageRef, record_shown
 from bot.core.messages import ApprovalView
 from bot.runtime import Runtime
+from memory import deliveries
 from tests.fixtures.runtime import ONBOARD, card_of, say
 
 
@@ -18,6 +19,7 @@ class RecordingNotifier:
         self.destination = destination
         self.posted: list[ApprovalView] = []
         self.refreshed: list[tuple[str, str]] = []
+        self.held: set[MessageRef] = set()
 
     async def post_approval(self, view: ApprovalView) -> MessageRef | None:
         if not self.destination:
@@ -28,13 +30,16 @@ class RecordingNotifier:
     async def refresh_approval(self, view: ApprovalView, ref: MessageRef) -> None:
         self.refreshed.append((ref.message_id, view.status))
 
+    def holds(self, ref: MessageRef) -> bool:
+        return ref in self.held
+
 
 async def test_each_approval_posted_once_per_channel_and_refreshed(runtime: Runtime) -> None:
     tg, sl = RecordingNotifier("telegram"), RecordingNotifier("slack")
-    first = Dispatcher(sessions=runtime.sessions, notifiers=[tg, sl])
+    first = Dispatcher(sessions=runtime.sessions, hot=runtime.hotpath, notifiers=[tg, sl])
     # A second replica with its own notifiers shares the same database.
     tg2, sl2 = RecordingNotifier("telegram"), RecordingNotifier("slack")
-    second = Dispatcher(sessions=runtime.sessions, notifiers=[tg2, sl2])
+    second = Dispatcher(sessions=runtime.sessions, hot=runtime.hotpath, notifiers=[tg2, sl2])
 
     card = card_of(await say(runtime, ONBOARD)).approval
     await asyncio.gather(first.tick(), second.tick(), first.tick(), second.tick())
@@ -50,7 +55,7 @@ async def test_each_approval_posted_once_per_channel_and_refreshed(runtime: Runt
 
 async def test_a_card_shown_as_a_reply_is_not_posted_again(runtime: Runtime) -> None:
     tg = RecordingNotifier("telegram")
-    dispatcher = Dispatcher(sessions=runtime.sessions, notifiers=[tg])
+    dispatcher = Dispatcher(sessions=runtime.sessions, hot=runtime.hotpath, notifiers=[tg])
     card = card_of(await say(runtime, ONBOARD)).approval
     await record_shown(runtime.sessions, view=card, ref=MessageRef("telegram", "42", "7"))
     await dispatcher.tick()
@@ -60,9 +65,31 @@ async def test_a_card_shown_as_a_reply_is_not_posted_again(runtime: Runtime) -> 
     assert tg.refreshed == [("7", "rejected")]
 
 
+async def test_a_card_held_by_its_handler_is_left_to_it(runtime: Runtime) -> None:
+    tg = RecordingNotifier("telegram")
+    dispatcher = Dispatcher(sessions=runtime.sessions, hot=runtime.hotpath, notifiers=[tg])
+    card = card_of(await say(runtime, ONBOARD)).approval
+    ref = MessageRef("telegram", "42", "7")
+    await record_shown(runtime.sessions, view=card, ref=ref)
+    tg.held.add(ref)  # a tap on it is being decided here
+    await say(runtime, f"/approve {card.id}")
+
+    assert await dispatcher.tick() == 0 and tg.refreshed == []
+    async with runtime.sessions() as session:
+        row = await deliveries.find_message(
+            session, channel="telegram", chat_id="42", message_id="7"
+        )
+    assert row is not None and row.rendered_status == "pending"  # not claimed either
+
+    tg.held.clear()  # the handler let go without showing it (its edit failed, say)
+    assert await dispatcher.tick() == 1 and tg.refreshed == [("7", "approved")]
+
+
 async def test_run_wakes_up_when_poked_and_stops(runtime: Runtime) -> None:
     tg = RecordingNotifier("telegram")
-    dispatcher = Dispatcher(sessions=runtime.sessions, notifiers=[tg], interval=60)
+    dispatcher = Dispatcher(
+        sessions=runtime.sessions, hot=runtime.hotpath, notifiers=[tg], interval=60
+    )
     runtime.core.on_change(dispatcher.poke)
     stop = asyncio.Event()
     task = asyncio.create_task(dispatcher.run(stop))
@@ -93,7 +120,7 @@ class FlakyNotifier(RecordingNotifier):
 
 async def test_a_failed_post_is_tried_again(runtime: Runtime) -> None:
     flaky = FlakyNotifier("telegram")
-    dispatcher = Dispatcher(sessions=runtime.sessions, notifiers=[flaky])
+    dispatcher = Dispatcher(sessions=runtime.sessions, hot=runtime.hotpath, notifiers=[flaky])
     await say(runtime, ONBOARD)
     assert await dispatcher.tick() == 0 and flaky.posted == []
     assert await dispatcher.tick() == 1 and len(flaky.posted) == 1

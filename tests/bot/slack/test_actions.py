@@ -70,7 +70,11 @@ async def test_approve_updates_the_card_in_place_and_sends_one_email(
     assert smtp_sink.wait_for(1) and len(smtp_sink.messages) == 1
     assert await status_of(slack, approval_id) == "approved"
     # The card already shows the decision: the dispatcher has nothing left to refresh.
-    dispatcher = Dispatcher(sessions=slack.runtime.sessions, notifiers=[slack.channel.notifier])
+    dispatcher = Dispatcher(
+        sessions=slack.runtime.sessions,
+        hot=slack.runtime.hotpath,
+        notifiers=[slack.channel.notifier],
+    )
     assert await dispatcher.tick() == 0
     assert len(slack.fake.calls_to("chat.update")) == 2
 
@@ -220,7 +224,11 @@ async def test_a_stale_card_is_brought_up_to_date_by_a_click(
 async def test_with_the_dispatcher_running_only_the_click_edits_the_card(
     slack: SlackHarness, smtp_sink: SmtpSink
 ) -> None:
-    dispatcher = Dispatcher(sessions=slack.runtime.sessions, notifiers=[slack.channel.notifier])
+    dispatcher = Dispatcher(
+        sessions=slack.runtime.sessions,
+        hot=slack.runtime.hotpath,
+        notifiers=[slack.channel.notifier],
+    )
     slack.runtime.core.on_change(dispatcher.poke)
     stop = asyncio.Event()
     task = asyncio.create_task(dispatcher.run(stop))
@@ -251,6 +259,10 @@ async def test_a_card_the_decision_could_not_edit_gets_the_outcome(
     assert [u.error for u in slack.fake.calls_to("chat.update")] == ["internal_error", None]
     assert "Approved by" in card_text(slack.fake, ts) and not has_buttons(slack.fake, ts)
     # The outcome's edit recorded the card: nothing is left for the dispatcher to redo.
-    dispatcher = Dispatcher(sessions=slack.runtime.sessions, notifiers=[slack.channel.notifier])
+    dispatcher = Dispatcher(
+        sessions=slack.runtime.sessions,
+        hot=slack.runtime.hotpath,
+        notifiers=[slack.channel.notifier],
+    )
     assert await dispatcher.tick() == 0
     assert len(smtp_sink.messages) == 1

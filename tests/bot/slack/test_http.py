@@ -43,7 +43,11 @@ async def test_run_posts_one_recorded_card_the_dispatcher_leaves_alone(
     (started,) = await slack.fake.wait_for("respond")
     assert "Started *onboarding* run" in str(started.params["blocks"])
     assert await count(slack, ApprovalMessage, ApprovalMessage.message_id == ts) == 1
-    dispatcher = Dispatcher(sessions=slack.runtime.sessions, notifiers=[slack.channel.notifier])
+    dispatcher = Dispatcher(
+        sessions=slack.runtime.sessions,
+        hot=slack.runtime.hotpath,
+        notifiers=[slack.channel.notifier],
+    )
     assert await dispatcher.tick() == 0  # claimed by the reply: not posted a second time
     assert len(slack.fake.calls_to("chat.postMessage")) == 1
     assert approval_of(slack.fake.calls_to("chat.postMessage")[0]) == approval_id

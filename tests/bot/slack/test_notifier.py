@@ -24,7 +24,11 @@ CLI = User("cli", "ana", "Ana")
 
 
 def dispatcher_for(harness: SlackHarness) -> Dispatcher:
-    return Dispatcher(sessions=harness.runtime.sessions, notifiers=[harness.channel.notifier])
+    return Dispatcher(
+        sessions=harness.runtime.sessions,
+        hot=harness.runtime.hotpath,
+        notifiers=[harness.channel.notifier],
+    )
 
 
 async def test_cards_go_to_slack_channel_and_are_refreshed_after_a_cli_decision(

@@ -28,7 +28,9 @@ async def test_dispatcher_posts_to_the_chat_and_refreshes_after_a_cli_decision(
     tg_settings: MakeTelegramSettings, fake: FakeTelegram, smtp_sink: SmtpSink
 ) -> None:
     async with running(tg_settings(TELEGRAM_CHAT_ID=str(GROUP)), fake) as bot:
-        dispatcher = Dispatcher(sessions=bot.runtime.sessions, notifiers=[bot.channel.notifier])
+        dispatcher = Dispatcher(
+            sessions=bot.runtime.sessions, hot=bot.runtime.hotpath, notifiers=[bot.channel.notifier]
+        )
         view = card_of(await say(bot.runtime, ONBOARD, OPERATOR)).approval
         assert await dispatcher.tick() == 1
         (card,) = fake.sent_messages(GROUP)
@@ -44,14 +46,18 @@ async def test_dispatcher_posts_to_the_chat_and_refreshes_after_a_cli_decision(
 
 
 async def test_default_destination_is_the_first_operator(bot: Running) -> None:
-    dispatcher = Dispatcher(sessions=bot.runtime.sessions, notifiers=[bot.channel.notifier])
+    dispatcher = Dispatcher(
+        sessions=bot.runtime.sessions, hot=bot.runtime.hotpath, notifiers=[bot.channel.notifier]
+    )
     await say(bot.runtime, ONBOARD, OPERATOR)
     assert await dispatcher.tick() == 1
     assert [m["chat"]["id"] for m in bot.fake.sent_messages(ANA)] == [ANA]
 
 
 async def test_a_card_shown_as_a_reply_is_not_posted_again(bot: Running) -> None:
-    dispatcher = Dispatcher(sessions=bot.runtime.sessions, notifiers=[bot.channel.notifier])
+    dispatcher = Dispatcher(
+        sessions=bot.runtime.sessions, hot=bot.runtime.hotpath, notifiers=[bot.channel.notifier]
+    )
     bot.runtime.core.on_change(dispatcher.poke)
     await start_onboarding(bot.fake)
     assert await dispatcher.tick() == 0
