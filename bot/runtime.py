@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import make_url
@@ -89,13 +88,11 @@ def _lock_file(url: str) -> Path | None:
     return Path(database).with_name(Path(database).name + ".locks")
 
 
-def _sqlite_writer(checkpointer: object) -> tuple[Any, asyncio.Lock] | None:
-    """The SQLite checkpointer's connection and lock, for the hot path to share."""
+def _sqlite_lock(checkpointer: object) -> asyncio.Lock | None:
+    """The lock the SQLite checkpointer writes under, for the hot path to write under too."""
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-    if isinstance(checkpointer, AsyncSqliteSaver):
-        return checkpointer.conn, checkpointer.lock
-    return None
+    return checkpointer.lock if isinstance(checkpointer, AsyncSqliteSaver) else None
 
 
 @asynccontextmanager
@@ -132,7 +129,7 @@ async def open_runtime(
         sessions = create_sessions(engine)
         async with (
             open_checkpointer(url) as checkpointer,
-            open_hotpath(url, engine.dialect) as hotpath,
+            open_hotpath(url, engine.dialect, guard=_sqlite_lock(checkpointer)) as hotpath,
         ):
             email = EmailSender(
                 sessions=sessions,

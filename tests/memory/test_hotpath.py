@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -248,3 +250,37 @@ async def test_mark_shown_records_what_a_card_shows_once(store: Store) -> None:
     async with store.sessions() as session:
         row = await deliveries.find_message(session, **where)
     assert row is not None and row.rendered_status == "approved"
+
+
+async def test_sqlite_waits_for_another_writer_without_blocking_the_loop(sqlite_url: str) -> None:
+    url = async_url(sqlite_url)
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)
+    try:
+        async with open_hotpath(url, engine.dialect) as hot:
+            store = Store(create_sessions(engine), hot)
+            written = await _waiting_run(store)
+            # Another connection (a `deskhand approve` in a shell, say) holds the write lock.
+            other = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+            other.execute("BEGIN IMMEDIATE")
+            deciding = asyncio.create_task(
+                hot.decide(
+                    written.id,
+                    "approve",
+                    actor="t",
+                    actor_name=None,
+                    details={},
+                    event=_decided_event(written),
+                )
+            )
+            began = time.monotonic()
+            for _ in range(10):  # the loop keeps running while the decision waits
+                await asyncio.sleep(0.01)
+            assert time.monotonic() - began < 1.0 and not deciding.done()
+            other.execute("COMMIT")
+            other.close()
+            outcome = await asyncio.wait_for(deciding, 5)
+            assert outcome is not None and outcome.won
+    finally:
+        await engine.dispose()
