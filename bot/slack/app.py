@@ -171,7 +171,10 @@ class SlackChannel:
             await self._socket.connect_async()
             log.info("Slack connected in Socket Mode")
             return
-        self._runner = web.AppRunner(web_app(self.app, healthy=self._healthy), shutdown_timeout=2)
+        self._runner = web.AppRunner(
+            web_app(self.app, healthy=self._healthy, intake=self.context.intake),
+            shutdown_timeout=2,
+        )
         await self._runner.setup()
         await web.TCPSite(self._runner, settings.http_host, self._port).start()
         self.http_port = int(self._runner.addresses[0][1])

@@ -20,6 +20,8 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
 
+from bot.core.intake import Intake
+
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
@@ -29,19 +31,23 @@ FORM = "application/x-www-form-urlencoded"
 HealthCheck = Callable[[], Awaitable[bool]]
 
 
-def web_app(app: AsyncApp, *, healthy: HealthCheck) -> web.Application:
-    """The aiohttp application serving Slack's requests and the health check."""
+def web_app(app: AsyncApp, *, healthy: HealthCheck, intake: Intake) -> web.Application:
+    """The aiohttp application serving Slack's requests and the health check.
+
+    Each request counts as unanswered in ``intake`` until Bolt hands back its ack.
+    """
     application = web.Application(client_max_size=1024**2)
-    application.router.add_post(EVENTS_PATH, partial(handle_events, app))
+    application.router.add_post(EVENTS_PATH, partial(handle_events, app, intake))
     application.router.add_get(HEALTH_PATH, partial(handle_health, healthy))
     return application
 
 
-async def handle_events(app: AsyncApp, request: web.Request) -> web.Response:
+async def handle_events(app: AsyncApp, intake: Intake, request: web.Request) -> web.Response:
     """One request from Slack: verified and dispatched by Bolt; answered with its ack."""
-    bolt_request = await to_bolt_request(request)
-    restore_slash_command(bolt_request)
-    bolt_response = await app.async_dispatch(bolt_request)
+    with intake.answering():
+        bolt_request = await to_bolt_request(request)
+        restore_slash_command(bolt_request)
+        bolt_response = await app.async_dispatch(bolt_request)
     if bolt_response.status == 401:
         log.warning(
             "refused a Slack request with a bad or stale signature",

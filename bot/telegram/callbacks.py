@@ -44,7 +44,7 @@ async def on_press(
     query = update.callback_query
     if query is None:
         return
-    press, message, answer = parse(query.data), query.message, Answer(query)
+    press, message, answer = parse(query.data), query.message, Answer(query, deps.intake)
     try:
         tap = Tap(query, message, press, answer) if press and message else None
         if tap is None or not tap.on_this_card():
@@ -85,6 +85,7 @@ async def approve(tap: Tap, deps: TelegramDeps) -> None:
     await tap.answer.give()
     inbound = Inbound(tap.user, action=ButtonAction("approve", tap.press.target))
     with deps.notifier.in_hand(tap.chat_id, tap.message_id):
+        await deps.intake.clear()  # taps not answered yet go first
         async with deps.deciding:
             # The card shows the decision as soon as it commits; the run's outcome follows.
             response = await deps.core.handle(inbound, resume_later=True)

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from telegram import CallbackQuery, MaybeInaccessibleMessage, Message
 from telegram.error import TelegramError
 
+from bot.core.intake import Intake
 from bot.core.messages import User
 from bot.telegram.callback_data import Press
 from bot.telegram.deps import user_of
@@ -26,16 +29,32 @@ ANSWER_WITHIN = 1.0  # seconds
 
 
 class Answer:
-    """The answer to one press: given by its handler, or plainly by a timer if that is slow."""
+    """The answer to one press: given by its handler, or plainly by a timer if that is slow.
 
-    def __init__(self, query: CallbackQuery) -> None:
+    Until it is sent the press counts as unanswered in ``intake``, so that decisions make
+    way for it (:mod:`bot.core.intake`).
+    """
+
+    def __init__(self, query: CallbackQuery, intake: Intake) -> None:
         self._query = query
+        self._intake: Intake | None = intake
+        intake.arrived()
         self._sent: asyncio.Future[bool] | None = None
         self._timer = asyncio.get_running_loop().call_later(ANSWER_WITHIN, self._in_time)
 
     def _in_time(self) -> None:
         if self._sent is None:
-            self._sent = asyncio.ensure_future(self._query.answer())
+            self._send(self._query.answer())
+
+    def _send(self, answering: Coroutine[Any, Any, bool]) -> asyncio.Future[bool]:
+        self._sent = asyncio.ensure_future(answering)
+        self._done_waiting()
+        return self._sent
+
+    def _done_waiting(self) -> None:
+        if self._intake is not None:
+            self._intake.answered()
+            self._intake = None
 
     async def give(self, text: str | None = None, *, alert: bool = False) -> bool:
         """Answer now with ``text``; False, sending nothing, when the timer answered first."""
@@ -43,13 +62,13 @@ class Answer:
         if self._sent is not None:
             await self._sent
             return False
-        self._sent = asyncio.ensure_future(self._query.answer(text, show_alert=alert or None))
-        await self._sent
+        await self._send(self._query.answer(text, show_alert=alert or None))
         return True
 
     async def close(self) -> None:
         """Stop the timer; an answer it sent and nobody awaited is waited for here."""
         self._timer.cancel()
+        self._done_waiting()
         if self._sent is not None and not self._sent.cancelled():
             try:
                 await self._sent
