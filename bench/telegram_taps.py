@@ -217,9 +217,13 @@ async def run(plan: Plan, *, floor: bool = False) -> Results:
             taps = Taps(fake, plan, port)
             async with aiohttp.ClientSession() as http:
                 await _drive(taps, cards[:WARMUP], http, plan.concurrency)
+                if plan.profile is not None:
+                    child.send_signal(signal.SIGUSR1)  # profile the measured taps only
                 began, cpu_before = time.monotonic(), _cpu_seconds(child.pid)
                 results = await _drive(taps, cards[WARMUP:total], http, plan.concurrency)
                 elapsed, cpu = time.monotonic() - began, _cpu_seconds(child.pid) - cpu_before
+                if plan.profile is not None:
+                    child.send_signal(signal.SIGUSR2)
             edited = [m for m in fake.sent_messages(OPERATOR) if "Approved by" in m["text"]]
             assert len(edited) == total, f"{len(edited)} of {total} cards show the approval"
             calls = Counter(c.method for c in fake.calls if c.at >= began)
@@ -402,7 +406,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=30.0,
         help="DESKHAND_TELEGRAM_MAX_RATE for the bot (30, its default; 0 turns throttling off)",
     )
-    parser.add_argument("--profile", type=Path, help="cProfile the bot process into this file")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="cProfile the bot process during the measured taps into this file",
+    )
     parser.add_argument(
         "--core", action="store_true", help="also time the same taps straight into the core"
     )
@@ -440,8 +448,11 @@ def _serve_child(profile: Path | None) -> int:
         return 0
     import cProfile
 
-    with cProfile.Profile() as profiler:
-        asyncio.run(serve())
+    profiler = cProfile.Profile()
+    # The bench signals the measured window: SIGUSR1 at its start, SIGUSR2 at its end.
+    signal.signal(signal.SIGUSR1, lambda *_: profiler.enable())
+    signal.signal(signal.SIGUSR2, lambda *_: profiler.disable())
+    asyncio.run(serve())
     profiler.dump_stats(profile)
     return 0
 
