@@ -27,21 +27,33 @@ class Foreground:
         self._quiet.set()
         self._timer: asyncio.TimerHandle | None = None
 
-    @contextmanager
-    def busy(self) -> Iterator[None]:
-        """Mark interactive work (a press being handled) for the duration of the block."""
+    def enter(self) -> None:
+        """Interactive work began; call :meth:`leave` when it ends."""
         self._active += 1
         self._quiet.clear()
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+
+    def leave(self) -> None:
+        """Interactive work counted by :meth:`enter` ended."""
+        self._active -= 1
+        if self._active > 0:
+            return
+        self._active = 0
+        if self._settle <= 0:
+            self._quiet.set()
+        else:
+            self._timer = asyncio.get_running_loop().call_later(self._settle, self._quiet.set)
+
+    @contextmanager
+    def busy(self) -> Iterator[None]:
+        """Mark interactive work (a press being handled) for the duration of the block."""
+        self.enter()
         try:
             yield
         finally:
-            self._active -= 1
-            if self._active == 0:
-                loop = asyncio.get_running_loop()
-                self._timer = loop.call_later(self._settle, self._quiet.set)
+            self.leave()
 
     async def pause(self) -> None:
         """Return once interactive work has paused (or ``max_defer`` seconds have passed)."""

@@ -195,7 +195,7 @@ async def update_card(
     if view.status == "pending":
         return False
     if not decided:
-        if ctx.notifier.is_in_hand(ref.chat_id, ref.message_id):
+        if ctx.notifier.holds(ref):
             return False  # the click that decided it is about to show the outcome
         if not await mark_refreshed(ctx.runtime.hotpath, ref=ref, status=view.status):
             return False  # already shows it, or someone else is editing it

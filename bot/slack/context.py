@@ -17,10 +17,11 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.commands import Core
-from bot.core.intake import Intake
+from bot.core.intake import new_intake
 from bot.core.messages import User
 from bot.runtime import Runtime
 from bot.slack.payloads import Surface
+from graph.foreground import Foreground
 from graph.tasks import TaskSet
 from memory.db import Sessions
 
@@ -51,7 +52,7 @@ class SlackContext:
     _idle: asyncio.Event = field(default_factory=asyncio.Event)
     _slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(DECISIONS_AT_ONCE))
     _tasks: TaskSet = field(default_factory=TaskSet)
-    intake: Intake = field(default_factory=Intake)  # requests waiting for their ack
+    intake: Foreground = field(default_factory=new_intake)  # requests waiting for their ack
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Run ``work`` beside the handlers, counted as in flight until it ends.
@@ -105,7 +106,7 @@ class SlackContext:
 
         Requests that arrived and are not acknowledged yet go first (:mod:`bot.core.intake`).
         """
-        await self.intake.clear()
+        await self.intake.pause()
         async with self._slots:
             yield
 

@@ -20,7 +20,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
 
-from bot.core.intake import Intake
+from graph.foreground import Foreground
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +31,11 @@ FORM = "application/x-www-form-urlencoded"
 HealthCheck = Callable[[], Awaitable[bool]]
 
 
-def web_app(app: AsyncApp, *, healthy: HealthCheck, intake: Intake) -> web.Application:
+def web_app(app: AsyncApp, *, healthy: HealthCheck, intake: Foreground) -> web.Application:
     """The aiohttp application serving Slack's requests and the health check.
 
-    Each request counts as unanswered in ``intake`` until Bolt hands back its ack.
+    Each request counts as busy in ``intake`` until Bolt hands back its ack
+    (:mod:`bot.core.intake`).
     """
     application = web.Application(client_max_size=1024**2)
     application.router.add_post(EVENTS_PATH, partial(handle_events, app, intake))
@@ -42,9 +43,9 @@ def web_app(app: AsyncApp, *, healthy: HealthCheck, intake: Intake) -> web.Appli
     return application
 
 
-async def handle_events(app: AsyncApp, intake: Intake, request: web.Request) -> web.Response:
+async def handle_events(app: AsyncApp, intake: Foreground, request: web.Request) -> web.Response:
     """One request from Slack: verified and dispatched by Bolt; answered with its ack."""
-    with intake.answering():
+    with intake.busy():
         bolt_request = await to_bolt_request(request)
         restore_slash_command(bolt_request)
         bolt_response = await app.async_dispatch(bolt_request)

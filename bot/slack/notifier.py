@@ -55,13 +55,9 @@ class SlackNotifier:
             if self._in_hand[key] <= 0:
                 del self._in_hand[key]
 
-    def is_in_hand(self, chat_id: str, ts: str) -> bool:
-        """True while some click on this card is being decided in this process."""
-        return (chat_id, ts) in self._in_hand
-
     def holds(self, ref: MessageRef) -> bool:
-        """The dispatcher's name for :meth:`is_in_hand`."""
-        return ref.channel == self.channel and self.is_in_hand(ref.chat_id, ref.message_id)
+        """True while some click on this card is being decided in this process."""
+        return ref.channel == self.channel and (ref.chat_id, ref.message_id) in self._in_hand
 
     async def destination(self) -> str | None:
         """The channel id cards are posted to by default; None when there is nowhere."""

@@ -85,7 +85,7 @@ async def approve(tap: Tap, deps: TelegramDeps) -> None:
     await tap.answer.give()
     inbound = Inbound(tap.user, action=ButtonAction("approve", tap.press.target))
     with deps.notifier.in_hand(tap.chat_id, tap.message_id):
-        await deps.intake.clear()  # taps not answered yet go first
+        await deps.intake.pause()  # taps not answered yet go first
         async with deps.deciding:
             # The card shows the decision as soon as it commits; the run's outcome follows.
             response = await deps.core.handle(inbound, resume_later=True)

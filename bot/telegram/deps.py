@@ -14,10 +14,11 @@ from typing import Any
 import telegram
 
 from bot.core.commands import Core
-from bot.core.intake import Intake
+from bot.core.intake import new_intake
 from bot.core.messages import User
 from bot.telegram.concurrency import KeyedLocks
 from bot.telegram.notifier import CHANNEL, TelegramNotifier
+from graph.foreground import Foreground
 
 # Decisions taken at once. A decision is a few statements (its resume runs later, in the
 # background), but admitting a whole burst of taps at once makes the quick checks that answer
@@ -37,7 +38,7 @@ class TelegramDeps:
     # handlers: the Application's create_task, which stop() waits for.
     spawn: Callable[[Coroutine[Any, Any, None]], object]
     approvals: KeyedLocks = field(default_factory=KeyedLocks)
-    intake: Intake = field(default_factory=Intake)  # presses not answered yet go first
+    intake: Foreground = field(default_factory=new_intake)  # presses not answered yet
     deciding: asyncio.Semaphore = field(
         default_factory=lambda: asyncio.Semaphore(DECISIONS_AT_ONCE)
     )

@@ -18,10 +18,10 @@ from typing import Any
 from telegram import CallbackQuery, MaybeInaccessibleMessage, Message
 from telegram.error import TelegramError
 
-from bot.core.intake import Intake
 from bot.core.messages import User
 from bot.telegram.callback_data import Press
 from bot.telegram.deps import user_of
+from graph.foreground import Foreground
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +35,10 @@ class Answer:
     way for it (:mod:`bot.core.intake`).
     """
 
-    def __init__(self, query: CallbackQuery, intake: Intake) -> None:
+    def __init__(self, query: CallbackQuery, intake: Foreground) -> None:
         self._query = query
-        self._intake: Intake | None = intake
-        intake.arrived()
+        self._intake: Foreground | None = intake
+        intake.enter()
         self._sent: asyncio.Future[bool] | None = None
         self._timer = asyncio.get_running_loop().call_later(ANSWER_WITHIN, self._in_time)
 
@@ -53,7 +53,7 @@ class Answer:
 
     def _done_waiting(self) -> None:
         if self._intake is not None:
-            self._intake.answered()
+            self._intake.leave()
             self._intake = None
 
     async def give(self, text: str | None = None, *, alert: bool = False) -> bool:

@@ -6,6 +6,7 @@ import asyncio
 import sqlite3
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,8 +15,9 @@ import pytest
 from sqlalchemy import select
 
 from memory import approvals, deliveries, events, runs
+from memory.approvals import Action
 from memory.db import Sessions, create_engine, create_sessions
-from memory.hotpath import HotPath, open_hotpath
+from memory.hotpath import Decision, HotPath, open_hotpath
 from memory.models import Approval, Base, Event
 from tests.fixtures.db import async_url
 
@@ -28,8 +30,8 @@ class Store:
     hot: HotPath
 
 
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[Store]:
+@asynccontextmanager
+async def _open_store(database_url: str) -> AsyncIterator[Store]:
     url = async_url(database_url)
     engine = create_engine(url)
     async with engine.begin() as conn:
@@ -39,6 +41,12 @@ async def store(database_url: str) -> AsyncIterator[Store]:
             yield Store(create_sessions(engine), hot)
     finally:
         await engine.dispose()
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[Store]:
+    async with _open_store(database_url) as opened:
+        yield opened
 
 
 async def _waiting_run(store: Store, *, expires: datetime | None = None) -> Approval:
@@ -60,6 +68,26 @@ async def _waiting_run(store: Store, *, expires: datetime | None = None) -> Appr
             expires_at=expires,
         )
     return approval
+
+
+async def _decide(
+    store: Store,
+    approval: Approval,
+    action: Action = "approve",
+    *,
+    actor: str = "t",
+    actor_name: str | None = None,
+    details: dict[str, Any] | None = None,
+    approval_id: str | None = None,
+) -> Decision | None:
+    return await store.hot.decide(
+        approval_id or approval.id,
+        action,
+        actor=actor,
+        actor_name=actor_name,
+        details=details or {},
+        event=_decided_event(approval),
+    )
 
 
 def _decided_event(approval: Approval) -> dict[str, Any]:
@@ -95,13 +123,12 @@ async def test_orm_reads_what_it_wrote(store: Store) -> None:
     written = await _waiting_run(store)
     before = datetime.now(UTC)
 
-    outcome = await store.hot.decide(
-        written.id,
-        "approve",
+    outcome = await _decide(
+        store,
+        written,
         actor="telegram:1",
         actor_name="Ana \u00c9",
         details={"note": written.title},
-        event=_decided_event(written),
     )
 
     assert outcome is not None and outcome.won
@@ -124,14 +151,7 @@ async def test_first_of_many_concurrent_decisions_wins(store: Store) -> None:
 
     results = await asyncio.gather(
         *(
-            store.hot.decide(
-                written.id,
-                "approve" if i % 2 else "reject",
-                actor=f"slack:U{i}",
-                actor_name=None,
-                details={},
-                event=_decided_event(written),
-            )
+            _decide(store, written, "approve" if i % 2 else "reject", actor=f"slack:U{i}")
             for i in range(20)
         )
     )
@@ -149,25 +169,9 @@ async def test_first_of_many_concurrent_decisions_wins(store: Store) -> None:
 async def test_the_decision_returns_the_row_and_its_run(store: Store) -> None:
     written = await _waiting_run(store)
 
-    won = await store.hot.decide(
-        written.id,
-        "reject",
-        actor="t",
-        actor_name=None,
-        details={"reason": "too soon"},
-        event=_decided_event(written),
-    )
-    lost = await store.hot.decide(
-        written.id,
-        "approve",
-        actor="u",
-        actor_name=None,
-        details={},
-        event=_decided_event(written),
-    )
-    missing = await store.hot.decide(
-        "NOPE1", "approve", actor="u", actor_name=None, details={}, event=_decided_event(written)
-    )
+    won = await _decide(store, written, "reject", details={"reason": "too soon"})
+    lost = await _decide(store, written, actor="u")
+    missing = await _decide(store, written, actor="u", approval_id="NOPE1")
 
     assert won is not None and won.won and lost is not None and not lost.won
     for outcome in (won, lost):
@@ -181,14 +185,7 @@ async def test_the_decision_returns_the_row_and_its_run(store: Store) -> None:
 
 async def test_finish_marks_applied_moves_the_run_once_and_logs_it(store: Store) -> None:
     written = await _waiting_run(store)
-    await store.hot.decide(
-        written.id,
-        "approve",
-        actor="t",
-        actor_name=None,
-        details={},
-        event=_decided_event(written),
-    )
+    await _decide(store, written)
 
     finished = {
         "actor": "workflow:onboarding",
@@ -253,34 +250,17 @@ async def test_mark_shown_records_what_a_card_shows_once(store: Store) -> None:
 
 
 async def test_sqlite_waits_for_another_writer_without_blocking_the_loop(sqlite_url: str) -> None:
-    url = async_url(sqlite_url)
-    engine = create_engine(url)
-    async with engine.begin() as conn:
-        await conn.run_sync(Base.metadata.create_all)
-    try:
-        async with open_hotpath(url, engine.dialect) as hot:
-            store = Store(create_sessions(engine), hot)
-            written = await _waiting_run(store)
-            # Another connection (a `deskhand approve` in a shell, say) holds the write lock.
-            other = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
-            other.execute("BEGIN IMMEDIATE")
-            deciding = asyncio.create_task(
-                hot.decide(
-                    written.id,
-                    "approve",
-                    actor="t",
-                    actor_name=None,
-                    details={},
-                    event=_decided_event(written),
-                )
-            )
-            began = time.monotonic()
-            for _ in range(10):  # the loop keeps running while the decision waits
-                await asyncio.sleep(0.01)
-            assert time.monotonic() - began < 1.0 and not deciding.done()
-            other.execute("COMMIT")
-            other.close()
-            outcome = await asyncio.wait_for(deciding, 5)
-            assert outcome is not None and outcome.won
-    finally:
-        await engine.dispose()
+    async with _open_store(sqlite_url) as store:
+        written = await _waiting_run(store)
+        # Another connection (a `deskhand approve` in a shell, say) holds the write lock.
+        other = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        deciding = asyncio.create_task(_decide(store, written))
+        began = time.monotonic()
+        for _ in range(10):  # the loop keeps running while the decision waits
+            await asyncio.sleep(0.01)
+        assert time.monotonic() - began < 1.0 and not deciding.done()
+        other.execute("COMMIT")
+        other.close()
+        outcome = await asyncio.wait_for(deciding, 5)
+        assert outcome is not None and outcome.won
