@@ -36,8 +36,8 @@ import tempfile
 import time
 import traceback
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict
@@ -51,12 +51,15 @@ from bot.settings import Settings
 from graph.checkpointer import open_checkpointer
 from graph.deps import WorkflowDeps
 from graph.gate import GateConfig, GateRequest, add_gate
+from graph.runs import RunManager
 from graph.spec import WorkflowSpec
 from graph.state import EmailWorkflowState
 
 LOCKED = "database is locked"
 WARMUP = 10  # operations per batch run first and not counted (imports, caches, pools)
 SETUP_CONCURRENCY = 10
+SEQUENTIAL_CHUNK = 10  # one subject's turn when measuring one operation at a time
+CONCURRENT_TURNS = 4  # turns per subject when measuring with many in flight
 TARGET_P50_MS = 15.0
 TARGET_P99_MS = 100.0
 TARGET_RATIO = 2.0
@@ -183,6 +186,9 @@ async def measure(
 ) -> None:
     """Run ``ops`` with at most ``concurrency`` in flight, timing each one.
 
+    Latencies, failures, wall time and CPU time are added to ``scenario``, so one scenario
+    can be measured in several chunks.
+
     A concurrent operation's clock starts when it gets its slot, so its latency includes
     waiting for the event loop, the pools, the run lock and the database, not for the
     semaphore. After ``max_errors`` failures the rest are skipped, so a batch that
@@ -208,53 +214,77 @@ async def measure(
 
     began, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(one(op) for op in ops))
-    scenario.wall_s = time.perf_counter() - began
-    scenario.cpu_s = time.process_time() - cpu
+    scenario.wall_s += time.perf_counter() - began
+    scenario.cpu_s += time.process_time() - cpu
     scenario.locked += log.locked - locked_before
     if scenario.first_error is None and log.locked > locked_before:
         scenario.first_error = log.first
 
 
-async def batches(
-    label: str,
-    start: Callable[[], Awaitable[str]],
-    resume: Callable[[str, int], Op],
-    plan: Plan,
-    log: ErrorLog,
-) -> list[Scenario]:
-    """Measure ``resume`` one at a time, then ``plan.concurrency`` at a time, on fresh runs.
+@dataclass(frozen=True)
+class Subject:
+    """One thing to time: how to start a run to its wait, and how to resume one."""
 
-    Each batch starts ``plan.runs`` runs plus a warm-up (set-up, not timed), resumes the
-    warm-up ones (failures there count as set-up failures), then times the rest.
+    label: str
+    start: Callable[[], Awaitable[str]]
+    resume: Callable[[str, int], Op]
+
+
+def chunk_size(width: int, runs: int) -> int:
+    """How many operations of one subject run before the next subject's turn.
+
+    Small enough that every subject sees the same machine (these machines drift by tens
+    of percent over a minute), large enough that a concurrent chunk spends most of its
+    time with ``width`` in flight rather than filling up and draining.
+    """
+    return SEQUENTIAL_CHUNK if width == 1 else max(2 * width, math.ceil(runs / CONCURRENT_TURNS))
+
+
+async def batches(subjects: Sequence[Subject], plan: Plan, log: ErrorLog) -> list[Scenario]:
+    """Measure every subject one at a time, then ``plan.concurrency`` at a time, taking turns.
+
+    For each width, each subject starts ``plan.runs`` runs plus a warm-up (set-up, not
+    timed) and resumes the warm-up ones (failures there count as set-up failures). Then the
+    subjects take turns, a chunk of operations each (:func:`chunk_size`), until all are
+    done, so a ratio between two subjects compares them on the same minute of the machine.
     """
     slots = asyncio.Semaphore(SETUP_CONCURRENCY)
 
-    async def setup() -> str | BaseException:
+    async def setup(subject: Subject) -> str | BaseException:
         async with slots:
             try:
-                return await start()
+                return await subject.start()
             except Exception as exc:
                 return exc
 
-    out = []
+    out: list[Scenario] = []
     for width in (1, plan.concurrency):
         mode = "sequential" if width == 1 else f"concurrent({width})"
-        scenario = Scenario(f"{label} {mode}")
-        began = time.perf_counter()
-        started = await asyncio.gather(*(setup() for _ in range(plan.runs + WARMUP)))
-        scenario.setup_s = time.perf_counter() - began
-        ready = [s for s in started if isinstance(s, str)]
-        failed = [s for s in started if not isinstance(s, str)]
-        scenario.setup_errors = len(failed)
-        scenario.first_error = _describe(failed[0]) if failed else None
-        warm = Scenario("warm-up")
-        warm_ops = [resume(r, 0) for r in ready[:WARMUP]]
-        await measure(warm, warm_ops, concurrency=1, max_errors=WARMUP, log=log)
-        scenario.setup_errors += warm.errors + warm.skipped
-        scenario.first_error = scenario.first_error or warm.first_error
-        ops = [resume(r, i % width) for i, r in enumerate(ready[WARMUP:])]
-        await measure(scenario, ops, concurrency=width, max_errors=plan.max_errors, log=log)
-        out.append(scenario)
+        queues: list[tuple[Scenario, list[Op]]] = []
+        for subject in subjects:
+            scenario = Scenario(f"{subject.label} {mode}")
+            began = time.perf_counter()
+            started = await asyncio.gather(*(setup(subject) for _ in range(plan.runs + WARMUP)))
+            scenario.setup_s = time.perf_counter() - began
+            ready = [s for s in started if isinstance(s, str)]
+            failed = [s for s in started if not isinstance(s, str)]
+            scenario.setup_errors = len(failed)
+            scenario.first_error = _describe(failed[0]) if failed else None
+            warm = Scenario("warm-up")
+            warm_ops = [subject.resume(r, 0) for r in ready[:WARMUP]]
+            await measure(warm, warm_ops, concurrency=1, max_errors=WARMUP, log=log)
+            scenario.setup_errors += warm.errors + warm.skipped
+            scenario.first_error = scenario.first_error or warm.first_error
+            ops = [subject.resume(r, i % width) for i, r in enumerate(ready[WARMUP:])]
+            queues.append((scenario, ops))
+        size = chunk_size(width, plan.runs)
+        for begin in range(0, max(len(ops) for _, ops in queues), size):
+            for scenario, ops in queues:
+                chunk = ops[begin : begin + size]
+                await measure(
+                    scenario, chunk, concurrency=width, max_errors=plan.max_errors, log=log
+                )
+        out.extend(scenario for scenario, _ in queues)
     return out
 
 
@@ -290,8 +320,9 @@ def build_floor() -> StateGraph[Any]:
     return graph
 
 
-async def bench_floor(url: str, plan: Plan, log: ErrorLog) -> list[Scenario]:
-    """Time bare interrupt resumes on the checkpointer Deskhand would open for ``url``."""
+@asynccontextmanager
+async def floor_subject(url: str) -> AsyncIterator[Subject]:
+    """Bare interrupt resumes on the checkpointer Deskhand would open for ``url``."""
     async with open_checkpointer(url) as saver:
         graph = build_floor().compile(checkpointer=saver, name="floor")
 
@@ -313,7 +344,7 @@ async def bench_floor(url: str, plan: Plan, log: ErrorLog) -> list[Scenario]:
 
             return op
 
-        return await batches("floor", start, resume, plan, log)
+        yield Subject("floor", start, resume)
 
 
 # -- Deskhand: decide and resume -------------------------------------------------------
@@ -362,46 +393,40 @@ GATE_ONLY = WorkflowSpec(
 )
 
 
-async def bench_deskhand(
-    settings: Settings, plan: Plan, log: ErrorLog, *, workflow: str
-) -> list[Scenario]:
-    """Start runs of ``workflow`` to their gate (untimed), then time ``decide`` on each."""
+def deskhand_subject(manager: RunManager, workflow: str) -> Subject:
+    """``RunManager.decide`` on runs of ``workflow``, each started to its gate."""
     numbers = itertools.count()
     label, expected = ("deskhand", "done") if workflow == "bench_gate" else ("onboarding", "sent")
-    async with open_runtime(
-        settings, transport=NullTransport(), workflows={"bench_gate": GATE_ONLY}
-    ) as rt:
-        manager = rt.manager
 
-        async def start() -> str:
-            i = next(numbers)
-            inputs = (
-                {
-                    "name": f"Client {i}",
-                    "email": f"client{i}@example.com",
-                    "company": "Acme & Co",
-                    "need": "a new website",
-                }
-                if workflow == "onboarding"
-                else {}
+    async def start() -> str:
+        i = next(numbers)
+        inputs = (
+            {
+                "name": f"Client {i}",
+                "email": f"client{i}@example.com",
+                "company": "Acme & Co",
+                "need": "a new website",
+            }
+            if workflow == "onboarding"
+            else {}
+        )
+        report = await manager.start(workflow, inputs, actor="bench")
+        if report.approval is None:
+            raise BenchError(f"run {report.run.id} is {report.run.status}, not at its gate")
+        return report.approval.id
+
+    def decide(approval_id: str, who: int) -> Op:
+        async def op() -> None:
+            result = await manager.decide(
+                approval_id, "approve", actor=f"bench:{who}", actor_name=f"Decider {who}"
             )
-            report = await manager.start(workflow, inputs, actor="bench")
-            if report.approval is None:
-                raise BenchError(f"run {report.run.id} is {report.run.status}, not at its gate")
-            return report.approval.id
+            run = result.report.run
+            if run.status != "completed" or run.outcome != expected:
+                raise BenchError(f"run {run.id} ended {run.status}/{run.outcome}: {run.detail}")
 
-        def decide(approval_id: str, who: int) -> Op:
-            async def op() -> None:
-                result = await manager.decide(
-                    approval_id, "approve", actor=f"bench:{who}", actor_name=f"Decider {who}"
-                )
-                run = result.report.run
-                if run.status != "completed" or run.outcome != expected:
-                    raise BenchError(f"run {run.id} ended {run.status}/{run.outcome}: {run.detail}")
+        return op
 
-            return op
-
-        return await batches(label, start, decide, plan, log)
+    return Subject(label, start, decide)
 
 
 # -- backends --------------------------------------------------------------------------
@@ -486,14 +511,23 @@ def _verdict(ok: bool) -> str:
 
 
 async def bench_backend(backend: str, workdir: Path, plan: Plan) -> BackendResult:
-    """Measure the floor, then Deskhand, on fresh databases of one kind."""
+    """Measure the floor, Deskhand and onboarding, taking turns, on fresh databases."""
     began = time.perf_counter()
     with database_urls(backend, workdir) as (floor_url, deskhand_url), capture_errors() as log:
-        floor = await bench_floor(floor_url, plan, log)
         settings = deskhand_settings(workdir / "home", deskhand_url)
-        desk = await bench_deskhand(settings, plan, log, workflow="bench_gate")
-        onboarding = await bench_deskhand(settings, plan, log, workflow="onboarding")
-    return BackendResult(backend, floor + desk + onboarding, time.perf_counter() - began)
+        async with (
+            floor_subject(floor_url) as floor,
+            open_runtime(
+                settings, transport=NullTransport(), workflows={"bench_gate": GATE_ONLY}
+            ) as rt,
+        ):
+            subjects = [
+                floor,
+                deskhand_subject(rt.manager, "bench_gate"),
+                deskhand_subject(rt.manager, "onboarding"),
+            ]
+            scenarios = await batches(subjects, plan, log)
+    return BackendResult(backend, scenarios, time.perf_counter() - began)
 
 
 # -- report ----------------------------------------------------------------------------
