@@ -55,6 +55,10 @@ class Foreground:
         finally:
             self.leave()
 
+    def idle(self) -> bool:
+        """True when no interactive work is in flight (and the last has settled)."""
+        return self._quiet.is_set()
+
     async def pause(self) -> None:
         """Return once interactive work has paused (or ``max_defer`` seconds have passed)."""
         if self._quiet.is_set():
