@@ -62,7 +62,15 @@ class Answer:
         if self._sent is not None:
             await self._sent
             return False
-        await self._send(self._query.answer(text, show_alert=alert or None))
+        # Awaited right here, not in a task of its own: the request then leaves in this
+        # pass of the event loop rather than the next, which in a burst of taps is a pass
+        # behind every other ready callback.
+        answered = self._sent = asyncio.get_running_loop().create_future()
+        self._done_waiting()
+        try:
+            await self._query.answer(text, show_alert=alert or None)
+        finally:
+            answered.set_result(True)
         return True
 
     async def close(self) -> None:
