@@ -113,6 +113,8 @@ class FakeTelegram:
         self._chats: dict[int, dict[str, Any]] = {}
         self._last_message_id: dict[int, int] = {}
         self._updates: list[dict[str, Any]] = []
+        # update_id -> time.monotonic() when getUpdates first handed it to the bot
+        self.delivered: dict[int, float] = {}
         self._next_update_id = 1
         self._open_queries: set[str] = set()
         self._failures: dict[str, list[BotApiError]] = {}
@@ -390,7 +392,11 @@ class FakeTelegram:
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
         timeout = float(params.get("timeout") or 0)
         await self._until(lambda: bool(self._updates) or self._closing, timeout)
-        return self._updates[: int(params.get("limit") or 100)]
+        batch = self._updates[: int(params.get("limit") or 100)]
+        now = time.monotonic()
+        for update in batch:
+            self.delivered.setdefault(update["update_id"], now)
+        return batch
 
     async def _set_my_commands(self, params: dict[str, Any]) -> bool:
         """setMyCommands and deleteMyCommands (which sends no commands)."""

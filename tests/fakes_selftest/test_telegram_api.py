@@ -144,6 +144,19 @@ async def test_get_updates_offset_and_timeout(fake: FakeTelegram) -> None:
     assert [u.update_id for u in updates] == [second["update_id"]]
     assert first["update_id"] < second["update_id"] < webhook_only["update_id"]
     assert updates[0].message is not None and updates[0].message.text == "again"
+    # When each update was first handed over (benches time from there), never re-stamped.
+    assert set(fake.delivered) == {second["update_id"]}
+
+
+async def test_delivery_is_stamped_once(fake: FakeTelegram) -> None:
+    async with plain_bot(fake) as bot:
+        update = fake.send_text(7, "hello")
+        before = time.monotonic()
+        await bot.get_updates(timeout=0)
+        first = fake.delivered[update["update_id"]]
+        await bot.get_updates(timeout=0)  # no offset: handed over again
+    assert before <= first <= time.monotonic()
+    assert fake.delivered[update["update_id"]] == first
 
 
 async def test_wrong_token_is_unauthorized(fake: FakeTelegram) -> None:
