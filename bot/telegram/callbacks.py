@@ -86,10 +86,10 @@ async def approve(tap: Tap, deps: TelegramDeps) -> None:
     inbound = Inbound(tap.user, action=ButtonAction("approve", tap.press.target))
     with deps.notifier.in_hand(tap.chat_id, tap.message_id):
         await deps.intake.pause()  # taps not answered yet go first
-        async with deps.deciding:
+        async with deps.deciding:  # the edit too: see DECISIONS_AT_ONCE
             # The card shows the decision as soon as it commits; the run's outcome follows.
             response = await deps.core.handle(inbound, resume_later=True)
-        await settle(tap, response, deps)
+            await settle(tap, response, deps)
     follow(tap, response, deps)
 
 

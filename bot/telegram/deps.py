@@ -20,11 +20,14 @@ from bot.telegram.concurrency import KeyedLocks
 from bot.telegram.notifier import CHANNEL, TelegramNotifier
 from graph.foreground import Foreground
 
-# Decisions taken at once. A decision is a few statements (its resume runs later, in the
-# background), but admitting a whole burst of taps at once makes the quick checks that answer
-# the next taps wait behind them on the loop and the database. Measured with 20 taps in flight
-# (bench/telegram_taps.py, 2026-11-21): 2 at once, edit p99 163 ms; 4, 126 ms (answer p99
-# 32 ms); 8, 195 ms; 20, 159 ms with answer p99 106 ms.
+# Decisions taken, and shown on their cards, at once. A decision is a few statements and
+# its card's edit one request (the resume runs later, in the background), but admitting a
+# whole burst of taps at once fills every pass of the event loop with their steps, and the
+# next taps' updates and answers wait behind them. Measured with 20 taps in flight
+# (bench/telegram_taps.py, 2026-11-21, from each tap's queueing): 2 at once, edit p99
+# 163 ms; 4, 126 ms (answer p99 32 ms); 8, 195 ms; 20, 159 ms with answer p99 106 ms. With
+# the card's edit inside the limit too, answer p99 from the update's delivery went from 31
+# to 59 ms (edit outside) to 27 to 28 ms, edit p99 74 to 82 ms.
 DECISIONS_AT_ONCE = 4
 
 
@@ -39,7 +42,7 @@ class TelegramDeps:
     spawn: Callable[[Coroutine[Any, Any, None]], object]
     approvals: KeyedLocks = field(default_factory=KeyedLocks)
     intake: Foreground = field(default_factory=new_intake)  # presses not answered yet
-    deciding: asyncio.Semaphore = field(
+    deciding: asyncio.Semaphore = field(  # decisions being taken and shown on their cards
         default_factory=lambda: asyncio.Semaphore(DECISIONS_AT_ONCE)
     )
 
