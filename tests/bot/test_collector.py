@@ -14,8 +14,9 @@ from graph.foreground import Foreground
 
 @pytest.fixture(autouse=True)
 def thresholds() -> Iterator[tuple[int, int, int]]:
-    """Whatever a test does, the interpreter's thresholds are as they were afterwards."""
+    """Every test starts with no full pass due, and leaves the thresholds as they were."""
     before = gc.get_threshold()
+    gc.collect()  # the full generation's count starts from zero
     yield before
     gc.set_threshold(*before)
 
@@ -42,12 +43,12 @@ async def test_full_passes_wait_while_a_press_is_handled(
 ) -> None:
     foreground, recorder, stop = Foreground(settle=0, max_defer=5), Recorder(), asyncio.Event()
     collector = QuietCollector(foreground, check_every=0.01, at_least_every=30, collect=recorder)
+    foreground.enter()
     running = asyncio.create_task(collector.run(stop))
     await asyncio.sleep(0.02)
     young, middle, full = gc.get_threshold()
     assert (young, middle) == thresholds[:2] and full > 10**8  # no automatic full pass
 
-    foreground.enter()
     make_due(thresholds[2])
     await asyncio.sleep(0.1)
     assert recorder.passes == []  # due, but a press is being handled
@@ -81,7 +82,6 @@ async def test_a_steady_stream_of_presses_delays_a_full_pass_but_cannot_stop_it(
 async def test_nothing_is_collected_before_it_is_due() -> None:
     foreground, recorder, stop = Foreground(settle=0, max_defer=5), Recorder(), asyncio.Event()
     collector = QuietCollector(foreground, check_every=0.01, at_least_every=0.01, collect=recorder)
-    gc.collect()  # the full generation's count starts from zero
     running = asyncio.create_task(collector.run(stop))
     await asyncio.sleep(0.1)
     stop.set()
