@@ -82,8 +82,12 @@ async def add_message(
     chat_id: str,
     message_id: str,
     rendered_status: str,
-) -> ApprovalMessage:
+) -> bool:
     """Remember a chat message that shows an approval in a given state.
+
+    A tap can land on a card between its post and this call; the tap's handler then
+    records the message first, with the decision it showed (``HotPath.mark_shown``), and
+    that record stands: a message is recorded once.
 
     Args:
         session: the session; the caller commits.
@@ -94,7 +98,7 @@ async def add_message(
         rendered_status: the approval status the message shows.
 
     Returns:
-        The stored reference.
+        True when recorded here, False when the message was already recorded.
     """
     row = ApprovalMessage(
         approval_id=approval_id,
@@ -103,9 +107,12 @@ async def add_message(
         message_id=message_id,
         rendered_status=rendered_status,
     )
-    session.add(row)
-    await session.flush()
-    return row
+    try:
+        async with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        return False
+    return True
 
 
 async def messages(session: AsyncSession, *, approval_id: str) -> Sequence[ApprovalMessage]:

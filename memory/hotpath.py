@@ -35,7 +35,7 @@ from sqlalchemy.orm import configure_mappers
 
 from memory.approvals import DECIDED_STATUS, OPEN, Action
 from memory.db import SQLITE_BUSY_TIMEOUT_S, SQLITE_PRAGMAS, is_sqlite, libpq_url
-from memory.models import Approval, Event, Run, utcnow
+from memory.models import Approval, ApprovalMessage, Event, Run, utcnow
 from memory.runs import ACTIVE
 
 Row = Sequence[Any]
@@ -226,6 +226,7 @@ class HotPath:
         self._a = a = _Codec(Approval, dialect)
         self._r = r = _Codec(Run, dialect)
         self._e = e = _Codec(Event, dialect)
+        self._m = _Codec(ApprovalMessage, dialect)
         active = ", ".join(f"'{s}'" for s in ACTIVE)
         event_cols = [c.name for c in e.columns if c.name != "id"]
         sql = {
@@ -254,10 +255,15 @@ class HotPath:
                 f" RETURNING {r.select_list()}"
             ),
             "run": f"SELECT {r.select_list()} FROM runs WHERE id = :id",
+            # An upsert: a tap can land on a card before its post is recorded.
             "shown": (
-                "UPDATE approval_messages SET rendered_status = :status WHERE channel = :channel"
-                " AND chat_id = :chat_id AND message_id = :message_id"
-                " AND rendered_status != :status RETURNING id"
+                "INSERT INTO approval_messages (approval_id, channel, chat_id, message_id,"
+                " rendered_status, created_at) VALUES (:approval_id, :channel, :chat_id,"
+                " :message_id, :status, :created_at)"
+                " ON CONFLICT (channel, chat_id, message_id) DO UPDATE"
+                " SET rendered_status = excluded.rendered_status"
+                " WHERE approval_messages.rendered_status != excluded.rendered_status"
+                " RETURNING id"
             ),
         }
         # PostgreSQL runs data-modifying CTEs: each write and its event is one statement,
@@ -403,13 +409,22 @@ class HotPath:
 
         return await self._driver.run(body, write=not self._one_statement)
 
-    async def mark_shown(self, *, channel: str, chat_id: str, message_id: str, status: str) -> bool:
-        """Record that a card now shows ``status``; True when it showed something else.
+    async def mark_shown(
+        self, *, approval_id: str, channel: str, chat_id: str, message_id: str, status: str
+    ) -> bool:
+        """Record that a card of ``approval_id`` now shows ``status``; True when it changed.
 
-        One statement on every tap's path, after the card's edit (see
-        ``bot.core.delivery.mark_refreshed``).
+        True too when the card was not recorded yet (a tap on it came before its post was
+        recorded, see ``memory.deliveries.add_message``). One statement on every tap's
+        path, after the card's edit (see ``bot.core.delivery.mark_refreshed``).
         """
-        params = {"channel": channel, "chat_id": chat_id, "message_id": message_id}
+        params = {
+            "approval_id": approval_id,
+            "channel": channel,
+            "chat_id": chat_id,
+            "message_id": message_id,
+            **self._m.params(created_at=utcnow()),
+        }
 
         async def body(tx: _Tx) -> bool:
             return bool(await tx.rows(self._sql["shown"], {**params, "status": status}))

@@ -71,13 +71,17 @@ async def record_shown(
         )
 
 
-async def mark_refreshed(hot: HotPath, *, ref: MessageRef, status: str) -> bool:
+async def mark_refreshed(hot: HotPath, *, ref: MessageRef, approval_id: str, status: str) -> bool:
     """Record that the message at ``ref`` now shows ``status`` (True if it changed).
 
     On every tap's path, so one statement on the driver (:mod:`memory.hotpath`).
     """
     return await hot.mark_shown(
-        channel=ref.channel, chat_id=ref.chat_id, message_id=ref.message_id, status=status
+        approval_id=approval_id,
+        channel=ref.channel,
+        chat_id=ref.chat_id,
+        message_id=ref.message_id,
+        status=status,
     )
 
 
@@ -177,7 +181,9 @@ class Dispatcher:
             # burst of taps every pass would otherwise find each of them stale.
             if notifier.holds(ref):
                 continue
-            if not await mark_refreshed(self._hot, ref=ref, status=approval.status):
+            if not await mark_refreshed(
+                self._hot, ref=ref, approval_id=approval.id, status=approval.status
+            ):
                 continue  # another pass or replica is at it
             try:
                 await notifier.refresh_approval(ApprovalView.of(approval), ref)

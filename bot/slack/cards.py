@@ -197,7 +197,9 @@ async def update_card(
     if not decided:
         if ctx.notifier.holds(ref):
             return False  # the click that decided it is about to show the outcome
-        if not await mark_refreshed(ctx.runtime.hotpath, ref=ref, status=view.status):
+        if not await mark_refreshed(
+            ctx.runtime.hotpath, ref=ref, approval_id=view.id, status=view.status
+        ):
             return False  # already shows it, or someone else is editing it
     try:
         await ctx.client.chat_update(
@@ -208,14 +210,14 @@ async def update_card(
         )
     except SlackApiError as exc:
         # Hand the card back to the dispatcher, which retries stale cards on every pass.
-        await mark_refreshed(ctx.runtime.hotpath, ref=ref, status="pending")
+        await mark_refreshed(ctx.runtime.hotpath, ref=ref, approval_id=view.id, status="pending")
         log.warning(
             "could not update a card",
             extra={"approval_id": view.id, "error": exc.response.get("error")},
         )
         return False
     if decided and record:
-        await mark_refreshed(ctx.runtime.hotpath, ref=ref, status=view.status)
+        await mark_refreshed(ctx.runtime.hotpath, ref=ref, approval_id=view.id, status=view.status)
     return True
 
 

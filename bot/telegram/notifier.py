@@ -152,7 +152,9 @@ class TelegramNotifier:
         """Edit the card at hand to show ``view`` (and the run), then record that it does."""
         rendered = card(view, now=self.now(), run=run)
         await self.sender.edit(chat_id, message_id, rendered.html, rendered.keyboard)
-        await mark_refreshed(self._hot, ref=ref_of(chat_id, message_id), status=view.status)
+        await mark_refreshed(
+            self._hot, ref=ref_of(chat_id, message_id), approval_id=view.id, status=view.status
+        )
 
     async def refresh_shown(self, view: ApprovalView) -> None:
         """Bring every Telegram card of ``view`` up to date now, not at the next pass."""
@@ -165,7 +167,7 @@ class TelegramNotifier:
             if self.holds(ref):
                 continue  # its tap's handler shows it
             # The dispatcher may be at it too: whoever records the new status edits.
-            if await mark_refreshed(self._hot, ref=ref, status=view.status):
+            if await mark_refreshed(self._hot, ref=ref, approval_id=view.id, status=view.status):
                 await self.refresh_approval(view, ref)
 
     async def send(

@@ -240,13 +240,33 @@ async def test_mark_shown_records_what_a_card_shows_once(store: Store) -> None:
             rendered_status="pending",
         )
     where = {"channel": "telegram", "chat_id": "111", "message_id": "42"}
+    card = {"approval_id": written.id, **where}
 
-    assert await store.hot.mark_shown(**where, status="approved")
-    assert not await store.hot.mark_shown(**where, status="approved")  # already shows it
-    assert not await store.hot.mark_shown(**{**where, "message_id": "43"}, status="approved")
+    assert await store.hot.mark_shown(**card, status="approved")
+    assert not await store.hot.mark_shown(**card, status="approved")  # already shows it
     async with store.sessions() as session:
         row = await deliveries.find_message(session, **where)
     assert row is not None and row.rendered_status == "approved"
+
+
+async def test_a_card_tapped_before_its_post_is_recorded_keeps_what_the_tap_showed(
+    store: Store,
+) -> None:
+    # The tap's handler edits the card and records it first; the poster's record comes
+    # second, with the status the card had when it was posted, and must not undo it.
+    written = await _waiting_run(store)
+    where = {"channel": "slack", "chat_id": "C0OPS", "message_id": "1700000000.000100"}
+    assert await store.hot.mark_shown(approval_id=written.id, **where, status="approved")
+    async with store.sessions.begin() as session:
+        recorded = await deliveries.add_message(
+            session, approval_id=written.id, **where, rendered_status="pending"
+        )
+    assert recorded is False
+    async with store.sessions() as session:
+        row = await deliveries.find_message(session, **where)
+        shown = await deliveries.messages(session, approval_id=written.id)
+    assert row is not None and row.rendered_status == "approved" and row.created_at is not None
+    assert [m.message_id for m in shown] == [where["message_id"]]
 
 
 async def test_sqlite_waits_for_another_writer_without_blocking_the_loop(sqlite_url: str) -> None:
