@@ -155,7 +155,6 @@ class _Codec(Generic[M]):
 
     def __init__(self, model: type[M], dialect: Dialect) -> None:
         table: Table = model.__table__  # type: ignore[attr-defined]
-        self.table = table
         self.columns = list(table.columns)
         self._names = [c.name for c in self.columns]
         self._new = model.__mapper__.class_manager.new_instance  # type: ignore[attr-defined]
@@ -183,18 +182,14 @@ class _Codec(Generic[M]):
         }
 
     def load(self, row: Row) -> M:
-        """The row as a (transient) model object."""
-        return self.make(self.decode(row))
-
-    def make(self, values: Mapping[str, Any]) -> M:
-        """A model object holding ``values``, as the ORM's loader builds one.
+        """The row as a (transient) model object, built as the ORM's loader builds one.
 
         Filling the instance's ``__dict__`` skips the attribute events a constructor
         fires per column (36 us against 2 us an approval, measured 2026-11-21); the
         object reads the same, and nothing here adds it to a session.
         """
         instance = self._new()
-        instance.__dict__.update(values)
+        instance.__dict__.update(self.decode(row))
         return instance
 
 

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import Any
 
 from telegram import CallbackQuery, MaybeInaccessibleMessage, Message
 from telegram.error import TelegramError
@@ -44,12 +42,8 @@ class Answer:
 
     def _in_time(self) -> None:
         if self._sent is None:
-            self._send(self._query.answer())
-
-    def _send(self, answering: Coroutine[Any, Any, bool]) -> asyncio.Future[bool]:
-        self._sent = asyncio.ensure_future(answering)
-        self._done_waiting()
-        return self._sent
+            self._sent = asyncio.ensure_future(self._query.answer())
+            self._done_waiting()
 
     def _done_waiting(self) -> None:
         if self._intake is not None:
