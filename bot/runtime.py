@@ -28,6 +28,7 @@ from bot.attention.service import Attention
 from bot.core.attention_commands import AttentionCommands
 from bot.core.commands import Core
 from bot.core.operators import Operators
+from bot.core.reads import Reads
 from bot.settings import Settings
 from graph.checkpointer import open_checkpointer
 from graph.deps import WorkflowDeps
@@ -170,6 +171,7 @@ async def open_runtime(
                     slack=settings.slack_allowed_users,
                 ),
                 max_chars=settings.max_input_chars,
+                reads=Reads(sessions=sessions),
                 attention=AttentionCommands(
                     manager=manager, sessions=sessions, attention=attention, schedules=schedules
                 ),

@@ -12,30 +12,28 @@ import secrets
 from collections.abc import Awaitable, Callable
 
 from bot.core.attention_commands import AttentionCommands
+from bot.core.guard import answered
 from bot.core.messages import (
     ApprovalCard,
-    ApprovalList,
     ApprovalView,
     ButtonAction,
     DecisionNotice,
-    EventView,
     Help,
     Inbound,
     Reply,
     Response,
-    RunDetails,
-    RunList,
     RunStarted,
     RunView,
     Text,
 )
 from bot.core.operators import Operators
 from bot.core.parsing import key_values, split_command, words
+from bot.core.reads import Reads, parse_run_id
 from graph.errors import AlreadyDecided, DeskhandError, InvalidInput, NotAllowed, NotFound
 from graph.runs import DecideReport, RunManager, RunReport, describe_decision
 from graph.tasks import TaskSet
 from graph.workflows import lookup
-from memory.ids import normalize_approval_id, normalize_run_id
+from memory.ids import normalize_approval_id
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +67,7 @@ class Core:
         manager: RunManager,
         operators: Operators,
         max_chars: int,
+        reads: Reads,
         attention: AttentionCommands | None = None,
     ) -> None:
         self._manager = manager
@@ -77,16 +76,17 @@ class Core:
         self._max_chars = max_chars
         self._listeners: list[Callable[[], None]] = []
         self._following = TaskSet()  # follow-ups: a run's outcome after its decision
+        reading = reads.handlers()
         self._handlers: dict[str, Handler] = {
             "help": self._help,
             "start": self._help,
             "run": self._run,
-            "pending": self._pending,
+            "pending": reading["pending"],
             "approve": self._approve,
             "reject": self._reject,
             "edit": self._edit,
-            "runs": self._runs,
-            "show": self._show,
+            "runs": reading["runs"],
+            "show": reading["show"],
             "cancel": self._cancel,
             "resolve": self._resolve,
         }
@@ -117,37 +117,19 @@ class Core:
         With ``resume_later``, an approve or reject press is answered as soon as the
         decision commits, and the run's outcome comes in ``Response.later``.
         """
-        try:
-            if not self._operators.allows(inbound.user):
-                return await self._refuse(inbound)
-            later: list[Awaitable[Response]] | None = [] if resume_later else None
-            if inbound.action is not None:
-                replies = await self._decide(inbound, inbound.action, later=later)
-            else:
-                replies = await self._text(inbound)
-            if any(isinstance(r, (RunStarted, DecisionNotice)) for r in replies):
-                self._changed()
-            return Response(replies, later=later[0] if later else None)
-        except AlreadyDecided as exc:
-            return Response(
-                (Text(str(exc), "warn"), ApprovalCard(ApprovalView.of(exc.approval))), refused=True
-            )
-        except DeskhandError as exc:
-            return Response((Text(str(exc), "warn"),), refused=True)
-        except Exception:
-            ref = secrets.token_hex(4)
-            log.exception("command failed", extra={"ref": ref, "actor": inbound.user.actor})
-            return Response(
-                (
-                    Text(
-                        f"Something went wrong on my side (ref {ref}). Nothing you sent was "
-                        "lost; the details are in the log.",
-                        "error",
-                    ),
-                ),
-                refused=True,
-                error_ref=ref,
-            )
+        return await answered(self._handle(inbound, resume_later), actor=inbound.user.actor)
+
+    async def _handle(self, inbound: Inbound, resume_later: bool) -> Response:
+        if not self._operators.allows(inbound.user):
+            return await self._refuse(inbound)
+        later: list[Awaitable[Response]] | None = [] if resume_later else None
+        if inbound.action is not None:
+            replies = await self._decide(inbound, inbound.action, later=later)
+        else:
+            replies = await self._text(inbound)
+        if any(isinstance(r, (RunStarted, DecisionNotice)) for r in replies):
+            self._changed()
+        return Response(replies, later=later[0] if later else None)
 
     async def check(self, inbound: Inbound, approval_id: str | None = None) -> Response:
         """Look at the approval a button press is about, without acting on it; never raises.
@@ -255,25 +237,6 @@ class Core:
         )
         return (RunStarted(RunView.of(report.run)), *_waiting(report))
 
-    async def _pending(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
-        doubtful = await self._manager.in_doubt(limit=20)
-        items = await self._manager.pending(limit=50)
-        listing = ApprovalList(tuple(ApprovalView.of(a) for a in items))
-        if not doubtful:
-            return (listing,)
-        lines = [
-            f"{len(doubtful)} email(s) may or may not have gone out (sending was "
-            "interrupted). Check your Sent folder, then settle each one:"
-        ]
-        for effect in doubtful:
-            request = effect.request
-            lines.append(
-                f"  run {effect.run_id}: to {request.get('to', '?')}, "
-                f"\u201c{request.get('subject', '')}\u201d \u2014 "
-                f"/resolve {effect.run_id} sent  or  /resolve {effect.run_id} resend"
-            )
-        return (Text("\n".join(lines), "warn"), listing)
-
     async def _approve(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
         tokens = words(rest)
         if len(tokens) != 1:
@@ -353,25 +316,9 @@ class Core:
         notice = DecisionNotice(ApprovalView.of(outcome.approval), RunView.of(report.run))
         return Response((notice, *_waiting(report)))
 
-    async def _runs(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
-        items = await self._manager.list_runs(limit=20)
-        return (RunList(tuple(RunView.of(r) for r in items)),)
-
-    async def _show(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
-        run_id = self._run_id(rest, usage="/show <run>")
-        detail = await self._manager.detail(run_id)
-        return (
-            RunDetails(
-                run=RunView.of(detail.run),
-                approvals=tuple(ApprovalView.of(a) for a in detail.approvals),
-                events=tuple(EventView.of(e) for e in detail.events),
-                sent=tuple(RunDetails.sent_line(m) for m in detail.messages),
-            ),
-        )
-
     async def _cancel(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
         head, _, reason = rest.strip().partition(" ")
-        run_id = self._run_id(head, usage="/cancel <run> [reason]")
+        run_id = parse_run_id(head, usage="/cancel <run> [reason]")
         run = await self._manager.cancel(
             run_id, actor=inbound.user.actor, reason=reason.strip() or None
         )
@@ -380,20 +327,11 @@ class Core:
 
     async def _resolve(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
         head, _, verdict = rest.strip().partition(" ")
-        run_id = self._run_id(head, usage="/resolve <run> sent|resend")
+        run_id = parse_run_id(head, usage="/resolve <run> sent|resend")
         report = await self._manager.resolve(
             run_id, verdict.strip().lower(), actor=inbound.user.actor
         )
         return (Text(f"Run {run_id}: {report.run.detail}.", "ok"),)
-
-    def _run_id(self, rest: str, *, usage: str) -> str:
-        tokens = rest.split()
-        if len(tokens) != 1:
-            raise InvalidInput(f"Usage: {usage}. /runs lists recent runs.")
-        run_id = normalize_run_id(tokens[0])
-        if run_id is None:
-            raise NotFound(f"\u201c{tokens[0][:20]}\u201d is not a run id. /runs lists them.")
-        return run_id
 
 
 def _waiting(report: RunReport) -> tuple[Reply, ...]:
