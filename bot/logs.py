@@ -69,3 +69,6 @@ def configure(*, level: str, secrets: Iterable[str], file: Path | None = None) -
     # httpx logs every request URL, and Telegram's URLs contain the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("aiosmtpd").setLevel(logging.WARNING)
+    # Alembic announces its plugins and context on every check; memory.migrate logs the
+    # one line that matters (what was applied).
+    logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -1,16 +1,23 @@
-"""Apply Alembic migrations on an async engine (at start-up and by ``deskhand migrate``)."""
+"""Apply Alembic migrations on an async engine (at start-up and by ``deskhand migrate``).
+
+Checked quietly: a database already at the head costs one query and says nothing; one
+line is logged only when migrations are applied (Alembic's own INFO chatter is turned
+down in :mod:`bot.logs`).
+"""
 
 from __future__ import annotations
 
+import logging
 from importlib.resources import files
 from typing import Any
 
-from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+log = logging.getLogger(__name__)
 
 # Tables LangGraph's savers (and APScheduler's job store) create and migrate themselves;
 # Alembic's autogenerate must neither create nor drop them.
@@ -36,8 +43,19 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
-def _upgrade(connection: Connection, revision: str) -> None:
-    command.upgrade(alembic_config(connection), revision)
+def _upgrade(connection: Connection, revision: str) -> tuple[str | None, str | None]:
+    """Upgrade unless already there; return (revision before, revision after)."""
+    config = alembic_config(connection)
+    script = ScriptDirectory.from_config(config)
+    target = script.get_current_head() if revision == "head" else revision
+    before = MigrationContext.configure(connection).get_current_revision()
+    if before == target:
+        return before, before
+    # Imported only when there is something to apply: most starts never need it.
+    from alembic import command
+
+    command.upgrade(config, revision)
+    return before, MigrationContext.configure(connection).get_current_revision()
 
 
 def _current(connection: Connection) -> tuple[str | None, str | None]:
@@ -45,15 +63,22 @@ def _current(connection: Connection) -> tuple[str | None, str | None]:
     return MigrationContext.configure(connection).get_current_revision(), head
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Bring the schema up to ``revision`` (idempotent).
+async def upgrade(engine: AsyncEngine, revision: str = "head") -> bool:
+    """Bring the schema up to ``revision`` (idempotent); log one line if anything changed.
 
     Args:
         engine: the database to migrate.
         revision: the target revision.
+
+    Returns:
+        True when migrations were applied, False when the schema was already there.
     """
     async with engine.begin() as conn:
-        await conn.run_sync(_upgrade, revision)
+        before, after = await conn.run_sync(_upgrade, revision)
+    if before == after:
+        return False
+    log.info("database migrated", extra={"from_revision": before, "to_revision": after})
+    return True
 
 
 async def status(engine: AsyncEngine) -> tuple[str | None, str | None]:
@@ -65,4 +90,6 @@ async def status(engine: AsyncEngine) -> tuple[str | None, str | None]:
 
 def autogenerate(connection: Connection, message: str) -> None:
     """Write a new revision from the models (developer tool)."""
+    from alembic import command
+
     command.revision(alembic_config(connection), message=message, autogenerate=True)
