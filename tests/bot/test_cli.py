@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -24,16 +25,22 @@ def deskhand(tmp_path: Path, smtp_sink: SmtpSink) -> Any:
         if not k.startswith(("DESKHAND_", "TELEGRAM_", "SLACK_", "OPENAI_", "DATABASE_"))
     }
     env.update(
+        # The tree under test, not whatever `pip install -e` pointed the venv at.
+        PYTHONPATH=str(ROOT),
         DESKHAND_HOME=str(tmp_path / "home"),
         DESKHAND_SMTP_URL=smtp_sink.url,
         DESKHAND_SMTP_FROM="ana@studio.test",
     )
 
     def run(
-        *args: str, stdin: str | None = None, extra: dict[str, str] | None = None
+        *args: str,
+        stdin: str | None = None,
+        extra: dict[str, str] | None = None,
+        python: str | None = None,
     ) -> subprocess.CompletedProcess[str]:
+        command = ["-c", python, *args] if python is not None else ["-m", "bot.cli", *args]
         return subprocess.run(
-            [sys.executable, "-m", "bot.cli", *args],
+            [sys.executable, *command],
             cwd=tmp_path,
             env={**env, **(extra or {})},
             input=stdin,
@@ -155,3 +162,86 @@ def test_chat_over_stdin(deskhand: Any, smtp_sink: SmtpSink) -> None:
     assert "Subject: Welcome, Di" in out
     assert "completed: Sent to di@example.com" in out
     assert [m["Subject"] for m in smtp_sink.messages] == ["Welcome, Di"]
+
+
+# Runs a CLI command in-process (so the interpreter survives it), then reports on stderr
+# which of the named top-level packages it imported.
+IMPORTS_OF = """
+import json, sys
+from bot.cli import invoke
+try:
+    invoke(sys.argv[1:])
+except SystemExit:
+    pass
+loaded = sorted({m.split(".")[0] for m in sys.modules} & {"sqlalchemy", "langgraph",
+    "langchain_core", "alembic", "pydantic"})
+sys.stderr.write("\\nIMPORTED " + json.dumps(loaded) + "\\n")
+"""
+
+
+def imported(proc: subprocess.CompletedProcess[str]) -> list[str]:
+    assert proc.returncode == 0, proc.stderr
+    return list(json.loads(proc.stderr.rsplit("IMPORTED ", 1)[1]))
+
+
+def test_pending_json_prints_json_and_nothing_else(deskhand: Any) -> None:
+    first = deskhand("pending", "--json")
+    assert first.returncode == 0 and as_json(first) == []
+    # A fresh database is migrated on first use: one line says so, on stderr.
+    assert len(first.stderr.splitlines()) == 1 and "database migrated" in first.stderr
+    again = deskhand("pending", "--json")
+    assert as_json(again) == [] and again.stderr == ""
+
+
+def test_help_loads_no_database_code_and_reading_no_graphs(deskhand: Any) -> None:
+    assert imported(deskhand("--help", python=IMPORTS_OF)) == []
+    for command in (["pending", "--json"], ["runs"], ["show", "rzzzzzzzz"]):
+        loaded = imported(deskhand(*command, python=IMPORTS_OF))
+        assert "sqlalchemy" in loaded and "langgraph" not in loaded, command
+        assert "langchain_core" not in loaded, command
+
+
+def _applied_at(home: Path, approval_id: str) -> str | None:
+    with sqlite3.connect(home / "deskhand.db") as conn:
+        row = conn.execute("SELECT applied_at FROM approvals WHERE id = ?", (approval_id,))
+        value: str | None = row.fetchone()[0]
+        return value
+
+
+def test_only_recover_applies_a_decision_left_unapplied(
+    deskhand: Any, smtp_sink: SmtpSink, tmp_path: Path
+) -> None:
+    """A decision committed by a process that died before resuming stays for recovery."""
+    home = tmp_path / "home"
+    first = as_json(deskhand("start", "onboarding", "name=Ana", "email=ana@example.com", "--json"))
+    second = as_json(deskhand("start", "onboarding", "name=Bo", "email=bo@example.com", "--json"))
+    left = first["approval"]["id"]
+    killed = subprocess.run(
+        [sys.executable, "-m", "tests.graph.crash_child", str(home)]
+        + [f"sqlite:///{home / 'deskhand.db'}", smtp_sink.url, "approve", left]
+        + ["--die-after-decision"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert killed.returncode == -9, killed.stderr
+    assert _applied_at(home, left) is None
+
+    for command in (["pending"], ["pending", "--json"], ["runs"], ["show", first["id"]]):
+        assert deskhand(*command).returncode == 0, command
+    shown = as_json(deskhand("show", first["id"], "--json"))
+    assert shown["status"] == "waiting" and shown["approvals"][0]["status"] == "approved"
+    assert smtp_sink.messages == [] and _applied_at(home, left) is None
+
+    # Deciding another approval applies that decision only.
+    approved = deskhand("approve", second["approval"]["id"], "--json")
+    assert as_json(approved)["run"]["status"] == "completed"
+    assert [m["To"] for m in smtp_sink.messages] == ["bo@example.com"]
+    assert _applied_at(home, left) is None
+
+    recovered = deskhand("recover")
+    assert recovered.returncode == 0 and "Recovered 1 run(s)" in recovered.stdout
+    assert [m["To"] for m in smtp_sink.messages] == ["bo@example.com", "ana@example.com"]
+    assert _applied_at(home, left) is not None
+    assert as_json(deskhand("show", first["id"], "--json"))["status"] == "completed"
