@@ -23,7 +23,7 @@ from bot.core.delivery import Dispatcher, Notifier
 from bot.core.messages import User
 from bot.runtime import Runtime
 from bot.scheduler import Scheduler
-from bot.terminal.chat import TerminalChat, read_stdin, write_stdout
+from bot.terminal.chat import TerminalChat, read_stdin, terminal_settings_kept, write_stdout
 
 log = logging.getLogger(__name__)
 
@@ -117,12 +117,16 @@ async def serve(runtime: Runtime, *, terminal: bool | None = None) -> None:
             chat = TerminalChat(
                 core=runtime.core, user=user, read_line=read_stdin, write=write_stdout
             )
-            front = asyncio.create_task(chat.run())
-            stopper = asyncio.create_task(stop.wait())
-            await asyncio.wait({front, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            stopper.cancel()
-            if not front.done():
-                front.cancel()
+            with terminal_settings_kept():
+                front = asyncio.create_task(chat.run())
+                stopper = asyncio.create_task(stop.wait())
+                await asyncio.wait({front, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                stopper.cancel()
+                if not front.done():
+                    front.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await front
+                    await chat.finish()
         else:
             await stop.wait()
     finally:

@@ -6,8 +6,10 @@ Approval cards show numbered actions; typing the number acts on the last card sh
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
-from collections.abc import Awaitable, Callable
+import threading
+from collections.abc import Awaitable, Callable, Iterator
 
 from bot.core.commands import Core
 from bot.core.messages import ApprovalCard, ApprovalView, ButtonAction, Inbound, Response, User
@@ -15,6 +17,10 @@ from bot.render.text import numbered_actions, render
 
 ReadLine = Callable[[str], Awaitable[str | None]]
 Write = Callable[[str], None]
+
+# At SIGTERM a command in flight gets this long to finish; after that it is cancelled and
+# what it decided is applied by the next start's recovery.
+STOP_GRACE_S = 0.8
 
 BANNER = (
     "Deskhand terminal \u2014 type /help for commands, /quit to leave.\n"
@@ -24,20 +30,69 @@ BANNER = (
 
 
 async def read_stdin(prompt: str) -> str | None:
-    """Read one line from standard input without blocking the event loop; None at EOF."""
+    """Read one line from standard input without blocking the event loop; None at EOF.
 
-    def read() -> str | None:
-        if sys.stdin.isatty():
-            try:
-                return input(prompt)
-            except EOFError:
-                return None
-        sys.stdout.write(prompt)
-        sys.stdout.flush()
-        line = sys.stdin.readline()
-        return line.rstrip("\n") if line else None
+    The read runs in a daemon thread of its own, not in the loop's default executor:
+    ``asyncio.run`` waits for the executor's threads when the loop ends, so a read blocked
+    on an open stdin used to keep the process alive after SIGTERM. Nothing waits for this
+    thread; an abandoned read ends with the process.
+    """
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[str | None] = loop.create_future()
 
-    return await asyncio.to_thread(read)
+    def settle(line: str | None, error: BaseException | None) -> None:
+        if answer.done():  # the chat stopped waiting
+            return
+        if error is not None:
+            answer.set_exception(error)
+        else:
+            answer.set_result(line)
+
+    def read() -> None:
+        line: str | None = None
+        error: BaseException | None = None
+        try:
+            line = _read_line(prompt)
+        except Exception as exc:
+            error = exc
+        with contextlib.suppress(RuntimeError):  # the loop has closed meanwhile
+            loop.call_soon_threadsafe(settle, line, error)
+
+    threading.Thread(target=read, name="deskhand-stdin", daemon=True).start()
+    return await answer
+
+
+def _read_line(prompt: str) -> str | None:
+    if sys.stdin.isatty():
+        try:
+            return input(prompt)
+        except EOFError:
+            return None
+    sys.stdout.write(prompt)
+    sys.stdout.flush()
+    line = sys.stdin.readline()
+    return line.rstrip("\n") if line else None
+
+
+@contextlib.contextmanager
+def terminal_settings_kept() -> Iterator[None]:
+    """Put the terminal's settings back however the chat ends.
+
+    readline switches the terminal to its own mode while it reads a line; a stop in the
+    middle of a read would otherwise leave the shell without echo.
+    """
+    if not sys.stdin.isatty():
+        yield
+        return
+    import termios
+
+    fd = sys.stdin.fileno()
+    saved = termios.tcgetattr(fd)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(termios.error):
+            termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
 def write_stdout(text: str) -> None:
@@ -55,6 +110,7 @@ class TerminalChat:
         self._read = read_line
         self._write = write
         self._focus: ApprovalView | None = None
+        self._command: asyncio.Future[Response] | None = None
 
     async def run(self) -> None:
         """Chat until /quit or end of input."""
@@ -68,7 +124,28 @@ class TerminalChat:
                 continue
             inbound = await self._interpret(line.strip())
             if inbound is not None:
-                self.show(await self._core.handle(inbound))
+                # Shielded: cancelling the chat (a stop) leaves the command to finish().
+                self._command = asyncio.ensure_future(self._core.handle(inbound))
+                response = await asyncio.shield(self._command)
+                self._command = None
+                self.show(response)
+
+    async def finish(self, *, grace: float = STOP_GRACE_S) -> None:
+        """After the chat was cancelled: let a command in flight finish, then say goodbye.
+
+        A command still running after ``grace`` seconds is cancelled; a decision it
+        committed is applied by the next start's recovery.
+        """
+        command, self._command = self._command, None
+        if command is not None:
+            try:
+                self.show(await asyncio.wait_for(asyncio.shield(command), grace))
+            except TimeoutError:
+                command.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await command
+                self._write("Stopped before that finished; it is picked up at the next start.")
+        self._write("Stopped. Pending approvals stay in the inbox: /pending next time.")
 
     def show(self, response: Response) -> None:
         """Render a response and remember the last pending card for numbered actions."""
