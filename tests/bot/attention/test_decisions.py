@@ -95,11 +95,22 @@ async def test_expiry_rejects_by_default_and_the_run_continues(
 
 async def test_reminded_once_in_the_next_batch(runtime: Runtime) -> None:
     card = card_of(await say(runtime, ONBOARD)).approval
+    # The gate stamps the request with the wall clock; move it to a known day, so the
+    # ticks below fall outside the fixture's quiet hours (22:00-07:00) whenever this runs.
+    async with runtime.sessions.begin() as session:
+        await session.execute(
+            update(Approval)
+            .where(Approval.id == card.id)
+            .values(
+                requested_at=at("2026-11-20T10:00:00"),
+                remind_at=at("2026-11-21T10:00:00"),
+                expires_at=at("2026-11-27T10:00:00"),
+            )
+        )
     notifier = RecordingNotifier("telegram")
     service = attention(runtime, notifier)
-    later = datetime.now(UTC) + timedelta(days=1, hours=1)
-    await service.tick(later.replace(minute=0, second=0, microsecond=0))
-    await service.tick(later.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1))
+    await service.tick(at("2026-11-21T11:00:00"))
+    await service.tick(at("2026-11-21T12:00:00"))
     reminders = [s for s in notifier.of("batch") if card.id in s.ids]
     assert len(reminders) == 1
 
