@@ -120,9 +120,11 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     except SystemExit as exc:  # argparse: --help, usage errors
         code = exc.code if isinstance(exc.code, int) else EXIT_USAGE if exc.code else EXIT_OK
     # Everything Deskhand opened (database, checkpointer, SMTP, channels) is closed by now.
-    # A normal interpreter exit would then spend about 0.4 s tearing down the objects of
-    # some 1,400 imported modules, and would hang on a terminal-reading thread still
-    # blocked in stdin after SIGTERM. Flush what is buffered and leave without that.
+    # A normal interpreter exit would then tear down every imported module's objects:
+    # measured 0.4 s for a command that loads the graphs (`deskhand start`: 1.59 s against
+    # 1.18 s) and 0.1 s for `pending` (0.60 s against 0.50 s). It could also hang on a
+    # terminal-reading thread still blocked in stdin after SIGTERM. Flush what is
+    # buffered (logging.shutdown flushes the log file) and leave without that.
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
         try:
@@ -184,7 +186,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return EXIT_OK
         if args.command == "recover":
             reports = await runtime.manager.recover()
-            _out(f"Recovered {len(reports)} run(s); nothing else was left half-done.")
+            _out(f"Recovery done: {len(reports)} unfinished run(s) brought up to date.")
             return EXIT_OK
         response = await runtime.core.handle(Inbound(_operator(), text=core_text(args)))
         return _answer(response, as_json=getattr(args, "json", False))

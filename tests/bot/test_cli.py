@@ -241,7 +241,7 @@ def test_only_recover_applies_a_decision_left_unapplied(
     assert _applied_at(home, left) is None
 
     recovered = deskhand("recover")
-    assert recovered.returncode == 0 and "Recovered 1 run(s)" in recovered.stdout
+    assert recovered.returncode == 0 and "1 unfinished run(s) brought up" in recovered.stdout
     assert [m["To"] for m in smtp_sink.messages] == ["bo@example.com", "ana@example.com"]
     assert _applied_at(home, left) is not None
     assert as_json(deskhand("show", first["id"], "--json"))["status"] == "completed"
