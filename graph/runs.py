@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.types import Command
+from langgraph.types import Command, StateSnapshot
 
 from graph import expiry
 from graph.deps import WorkflowDeps
@@ -300,10 +300,7 @@ class RunManager:
         if waiting:
             resume = Command(resume={waiting[0].id: decision})
             return await self._advance(run, resume, applied=fresh.id)
-        if snapshot.next:
-            # The resume started before a crash and got past the gate: carry on.
-            return await self._advance(run, None, applied=fresh.id)
-        if not snapshot.values:
+        if not snapshot.tasks and not snapshot.values:
             log.error("run has no checkpoint", extra={"run_id": run.id})
             return await self._finish(
                 run,
@@ -312,7 +309,23 @@ class RunManager:
                 detail="Its saved state is missing; start the workflow again.",
                 applied=fresh.id,
             )
-        return await self._settle(run, snapshot.values, applied=fresh.id)
+        # The resume started before a crash and got past the gate: carry on from there.
+        return await self._carry_on(run, snapshot, applied=fresh.id)
+
+    async def _carry_on(
+        self, run: Run, snapshot: StateSnapshot, *, applied: str | None = None
+    ) -> RunReport:
+        """Continue a run from its last checkpoint, or settle it if its graph reached END.
+
+        A task whose writes were saved but not yet folded into a checkpoint (the process
+        died in between) is missing from ``snapshot.next`` yet still listed in
+        ``snapshot.tasks``; only a snapshot with no task left is the end of the graph.
+        Invoking with no input applies those saved writes and runs what follows.
+        """
+        if snapshot.tasks:
+            log.info("continuing interrupted run", extra={"run_id": run.id})
+            return await self._advance(run, None, applied=applied)
+        return await self._settle(run, snapshot.values, applied=applied)
 
     # -- expiry and snooze -------------------------------------------------------------
 
@@ -475,13 +488,10 @@ class RunManager:
             snapshot = await self._graphs[run.workflow].aget_state(_config(run.id))
             if snapshot.interrupts:
                 return await self._waiting(run, snapshot.interrupts)
-            if snapshot.next:
-                log.info("continuing interrupted run", extra={"run_id": run.id})
-                return await self._advance(run, None)
-            if not snapshot.values:
+            if not snapshot.tasks and not snapshot.values:
                 # Died before the first checkpoint: the run row exists, so start it now.
                 return await self._advance(run, {"inputs": run.inputs})
-            return await self._settle(run, snapshot.values)
+            return await self._carry_on(run, snapshot)
 
     # -- internals ---------------------------------------------------------------------
 
