@@ -35,6 +35,7 @@ from graph.errors import AlreadyDecided, DeskhandError, InvalidInput, NotAllowed
 from graph.runs import DecideReport, RunManager, RunReport, describe_decision
 from graph.tasks import TaskSet
 from graph.workflows import lookup
+from memory.db import is_transient
 from memory.ids import normalize_approval_id, normalize_run_id
 
 log = logging.getLogger(__name__)
@@ -134,20 +135,17 @@ class Core:
             )
         except DeskhandError as exc:
             return Response((Text(str(exc), "warn"),), refused=True)
-        except Exception:
+        except Exception as exc:
             ref = secrets.token_hex(4)
             log.exception("command failed", extra={"ref": ref, "actor": inbound.user.actor})
-            return Response(
-                (
-                    Text(
-                        f"Something went wrong on my side (ref {ref}). Nothing you sent was "
-                        "lost; the details are in the log.",
-                        "error",
-                    ),
-                ),
-                refused=True,
-                error_ref=ref,
+            text = (
+                f"I can't reach the database right now (ref {ref}). Try again in a minute; "
+                "/pending and /runs show what was recorded."
+                if is_transient(exc)
+                else f"Something went wrong on my side (ref {ref}). Nothing you sent was "
+                "lost; the details are in the log."
             )
+            return Response((Text(text, "error"),), refused=True, error_ref=ref)
 
     async def check(self, inbound: Inbound, approval_id: str | None = None) -> Response:
         """Look at the approval a button press is about, without acting on it; never raises.

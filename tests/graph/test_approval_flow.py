@@ -198,12 +198,12 @@ async def test_a_decision_whose_resume_never_ran_is_applied_by_the_tick(
         )  # fmt: skip
     assert decided is not None and decided.won
 
-    too_soon = await runtime.manager.apply_overdue(decided_before=decided.approval.decided_at)
+    too_soon = await runtime.manager.resume_stalled(before=decided.approval.decided_at)
     assert too_soon == [] and smtp_sink.messages == []
 
     later = decided.approval.decided_at + timedelta(minutes=5)
-    (report,) = await runtime.manager.apply_overdue(decided_before=later)
+    (report,) = await runtime.manager.resume_stalled(before=later)
     assert (report.run.status, report.run.outcome) == ("completed", "sent")
     assert len(smtp_sink.messages) == 1
-    assert await runtime.manager.apply_overdue(decided_before=later) == []
+    assert await runtime.manager.resume_stalled(before=later) == []
     assert len(smtp_sink.messages) == 1

@@ -106,7 +106,8 @@ async def test_killed_around_every_checkpoint_write_sends_once(
     "completed" without its effect, and a second restart changes nothing."""
     url = str(request.getfixturevalue("sqlite_url" if backend == "sqlite" else "pg_url"))
     counted = answer(child(tmp_path, url, smtp_sink, "start"))
-    writes = answer(child(tmp_path, url, smtp_sink, "approve", counted["approval"], "--count-writes"))
+    approve = ("approve", counted["approval"], "--count-writes")
+    writes = answer(child(tmp_path, url, smtp_sink, *approve))
     points = [
         (flag, index)
         for index in range(len(writes["writes"]))
