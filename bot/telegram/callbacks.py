@@ -209,7 +209,7 @@ async def open_card(tap: Tap, deps: TelegramDeps) -> None:
     if view is None:
         return
     await tap.answer.give()
-    await deps.notifier.send(tap.chat_id, Response((ApprovalCard(view),)))
+    await deps.notifier.send(tap.chat_id, Response((ApprovalCard(view),)), asked=True)
 
 
 async def approve_low(tap: Tap, deps: TelegramDeps) -> None:

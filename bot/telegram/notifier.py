@@ -171,22 +171,37 @@ class TelegramNotifier:
                 await self.refresh_approval(view, ref)
 
     async def send(
-        self, chat_id: int, response: Response, *, reply_to: int | None = None
+        self,
+        chat_id: int,
+        response: Response,
+        *,
+        reply_to: int | None = None,
+        asked: bool = False,
     ) -> list[Message]:
-        """Send a core response; pending cards are claimed and recorded for this channel."""
+        """Send a core response; pending cards are claimed and recorded for this channel.
+
+        The default chat gets one card per approval: whoever wins the delivery claim (this
+        reply, or the dispatcher the core has already poked) posts it there, never both.
+        ``asked`` when the user asked for these cards by name (a tap on an entry of
+        /pending): they are shown even where they were delivered before.
+        """
         pending = [
             r.approval
             for r in response.replies
             if isinstance(r, ApprovalCard) and r.approval.status == "pending"
         ]
+        won: dict[str, bool] = {}
         if pending:
-            # Claim before sending: the core has already poked the dispatcher, which would
-            # otherwise post the same card to the default chat as well.
             async with self._sessions.begin() as session:
                 for view in pending:
-                    await deliveries.claim(session, approval_id=view.id, channel=CHANNEL)
+                    won[view.id] = await deliveries.claim(
+                        session, approval_id=view.id, channel=CHANNEL
+                    )
         sent = []
         for out in messages(response, now=self.now()):
+            lost = out.approval is not None and won.get(out.approval.id) is False
+            if lost and chat_id == self._chat_id and not asked:
+                continue  # the claim's winner posts (or has posted) this card right here
             message = await self.sender.send(
                 chat_id, out.html, markup=out.keyboard, reply_to=reply_to
             )
