@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sqlite3
 import sys
 import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy.engine import make_url
 
 from bot.core.delivery import Dispatcher
 from tests.bot.telegram.conftest import (
@@ -29,24 +27,11 @@ from tests.bot.telegram.conftest import (
 )
 from tests.fakes.smtp import SmtpSink
 from tests.fakes.telegram_api import FakeTelegram
+from tests.fixtures.serve_child import shown_state
 
 pytestmark = pytest.mark.timeout(60)
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
-async def shown_state(url: str, timeout: float = 10) -> str | None:
-    """What the one recorded card shows, once it shows more than ``pending``."""
-    db = sqlite3.connect(str(make_url(url).database))
-    try:
-        for _ in range(int(timeout / 0.02)):
-            row = db.execute("SELECT rendered_status FROM approval_messages").fetchone()
-            if row is not None and row[0] != "pending":
-                return str(row[0])
-            await asyncio.sleep(0.02)
-        return None
-    finally:
-        db.close()
 
 
 async def test_killed_between_the_decision_and_the_outcome_the_card_gets_the_outcome(
@@ -56,13 +41,13 @@ async def test_killed_between_the_decision_and_the_outcome_the_card_gets_the_out
     child = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "tests.bot.telegram.card_child",
-        str(settings.home),
-        sqlite_url,
-        smtp_sink.url,
-        api_url(fake),
-        fake.token,
-        f"{ANA},{BO}",
+        "tests.fixtures.serve_child",
+        f"DESKHAND_HOME={settings.home}",
+        f"DATABASE_URL={sqlite_url}",
+        f"DESKHAND_SMTP_URL={smtp_sink.url}",
+        f"TELEGRAM_API_URL={api_url(fake)}",
+        f"TELEGRAM_BOT_TOKEN={fake.token}",
+        f"TELEGRAM_ALLOWED_USERS={ANA},{BO}",
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
