@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.delivery import MessageRef
-from bot.core.messages import ApprovalView, BatchView, DigestView
+from bot.core.messages import ApprovalView, BatchView, DigestView, RunView
 from bot.settings import Settings
 from bot.slack.blocks import card_blocks, card_text
 from bot.slack.replies import Message, message
@@ -107,8 +107,10 @@ class SlackNotifier:
         )
         self._on_change()
 
-    async def refresh_approval(self, view: ApprovalView, ref: MessageRef) -> None:
-        """Edit a card to show the approval as it is now (decided elsewhere)."""
+    async def refresh_approval(
+        self, view: ApprovalView, ref: MessageRef, run: RunView | None = None
+    ) -> None:
+        """Edit a card to show the approval (and its run) as it is now."""
         if self.holds(ref):
             return  # a click's handler is about to show the outcome, run included
         try:
@@ -116,7 +118,7 @@ class SlackNotifier:
                 channel=ref.chat_id,
                 ts=ref.message_id,
                 text=card_text(view),
-                blocks=card_blocks(view),
+                blocks=card_blocks(view, run=run),
             )
         except SlackApiError as exc:
             if exc.response.get("error") not in GONE:

@@ -103,22 +103,28 @@ def follow(tap: Tap, response: Response, deps: TelegramDeps) -> None:
         settled = await later
         with deps.notifier.in_hand(tap.chat_id, tap.message_id):
             try:
-                await settle(tap, settled, deps)
+                await settle(tap, settled, deps, outcome=True)
             except Exception:
                 log.exception("could not show a run's outcome", extra={"chat_id": tap.chat_id})
 
     deps.spawn(outcome())
 
 
-async def settle(tap: Tap, response: Response, deps: TelegramDeps) -> None:
-    """Show a decision on the card that was tapped; send the rest of the answer below it."""
+async def settle(
+    tap: Tap, response: Response, deps: TelegramDeps, *, outcome: bool = False
+) -> None:
+    """Show a decision on the card that was tapped; send the rest of the answer below it.
+
+    ``outcome`` for the run's outcome after the decision: whoever records it first shows
+    it, this handler or a dispatcher that noticed the run finish.
+    """
     notice = next((r for r in response.replies if isinstance(r, DecisionNotice)), None)
     shown = notice.approval if notice else None
     if response.refused:  # lost a race to another replica, or the decision failed
         shown = next((r.approval for r in response.replies if isinstance(r, ApprovalCard)), None)
     if shown is not None:
         run = notice.run if notice else None
-        await deps.notifier.show(tap.chat_id, tap.message_id, shown, run)
+        await deps.notifier.show(tap.chat_id, tap.message_id, shown, run, claim=outcome)
     rest = tuple(r for r in response.replies if r is not notice and not _same_card(r, shown))
     if rest:
         answer = Response(rest, refused=response.refused)
@@ -209,7 +215,7 @@ async def open_card(tap: Tap, deps: TelegramDeps) -> None:
     if view is None:
         return
     await tap.answer.give()
-    await deps.notifier.send(tap.chat_id, Response((ApprovalCard(view),)))
+    await deps.notifier.send(tap.chat_id, Response((ApprovalCard(view),)), asked=True)
 
 
 async def approve_low(tap: Tap, deps: TelegramDeps) -> None:
