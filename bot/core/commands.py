@@ -50,6 +50,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("/show <run>", "one run with its audit trail"),
     ("/cancel <run> [reason]", "stop a run and close its open approvals"),
     ("/resolve <run> sent|resend", "settle an email that may or may not have gone out"),
+    ("/retry <run>", "send an email the mail server could not take, now"),
     ("/digest", "the digest now: exceptions, waiting, done, next"),
     ("/snooze <id> <duration>", "keep a request out of batches, e.g. 2h or 1d"),
     ('/schedule <workflow> "every monday 9:00" key=value ...', "run a workflow on a schedule"),
@@ -89,6 +90,7 @@ class Core:
             "show": self._show,
             "cancel": self._cancel,
             "resolve": self._resolve,
+            "retry": self._retry,
         }
         if attention is not None:
             self._handlers.update(attention.handlers())
@@ -385,6 +387,14 @@ class Core:
             run_id, verdict.strip().lower(), actor=inbound.user.actor
         )
         return (Text(f"Run {run_id}: {report.run.detail}.", "ok"),)
+
+    async def _retry(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
+        run_id = self._run_id(rest, usage="/retry <run>")
+        report = await self._manager.retry(run_id, actor=inbound.user.actor)
+        self._changed()
+        run = report.run
+        tone = "ok" if run.outcome == "sent" else "warn"
+        return (Text(f"Run {run_id} {run.status}: {run.detail}", tone),)
 
     def _run_id(self, rest: str, *, usage: str) -> str:
         tokens = rest.split()
