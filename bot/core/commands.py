@@ -393,8 +393,9 @@ class Core:
         report = await self._manager.retry(run_id, actor=inbound.user.actor)
         self._changed()
         run = report.run
-        tone = "ok" if run.outcome == "sent" else "warn"
-        return (Text(f"Run {run_id} {run.status}: {run.detail}", tone),)
+        if run.outcome == "sent":
+            return (Text(f"Run {run_id} {run.status}: {run.detail}", "ok"),)
+        return (Text(f"Run {run_id} {run.status}: {run.detail}", "warn"),)
 
     def _run_id(self, rest: str, *, usage: str) -> str:
         tokens = rest.split()

@@ -12,6 +12,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 
 from bot.core.messages import DecisionNotice, Text
+from bot.render.text import render
 from bot.runtime import Runtime, open_runtime
 from memory import effects
 from memory.models import Effect
@@ -191,3 +192,17 @@ async def test_resolve_sent_settles_an_email_still_being_retried(
         assert row.status == "succeeded"
         await rt.attention.tick(row.updated_at + timedelta(hours=1))
         assert smtp_sink.data_commands == 1
+
+
+async def test_the_digest_says_what_is_not_sent_yet(
+    runtime_on: OpenRuntime, sqlite_url: str, smtp_sink: SmtpSink
+) -> None:
+    smtp_sink.go_down()
+    async with runtime_on(sqlite_url) as rt:
+        notice = await approve(rt)
+        row = await effect_of(rt, notice.run.id)
+        digest = await say(rt, "/digest")
+        text = render(digest.replies[-1])
+        assert "Needs attention:" in text
+        assert f"run {notice.run.id} (onboarding): Not sent yet: mail server unreachable" in text
+        assert f"next try {row.next_try_at:%H:%M} UTC" in text
