@@ -58,6 +58,9 @@ class Settings(BaseSettings):
 
     smtp_url: SecretStr | None = Field(None, alias="DESKHAND_SMTP_URL")
     smtp_from: str = Field("deskhand@localhost", alias="DESKHAND_SMTP_FROM")
+    # How long an email the mail server could not take is retried before the operator is
+    # asked (a one-tap Retry); attempts start seconds apart and grow to a few minutes.
+    send_retry_hours: float = Field(24.0, gt=0, le=24 * 14, alias="DESKHAND_SEND_RETRY_HOURS")
 
     openai_api_key: SecretStr | None = Field(None, alias="OPENAI_API_KEY")
     openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL")

@@ -35,6 +35,7 @@ from graph.errors import AlreadyDecided, InvalidInput, NotFound, RunNotActive
 from graph.foreground import Foreground
 from graph.locks import RunLocks
 from graph.reports import DecideReport, RunDetail, RunReport, describe_decision
+from graph.retry import Retrier
 from graph.spec import WorkflowSpec
 from graph.tasks import TaskSet
 from memory import approvals, effects, events, records, runs
@@ -92,6 +93,9 @@ class RunManager:
             name: spec.build(deps=deps).compile(checkpointer=checkpointer, name=name)
             for name, spec in self._specs.items()
         }
+        self._retrier = Retrier(
+            sessions=deps.sessions, email=deps.email, locks=locks, resume=self._resume_send
+        )
 
     @property
     def workflows(self) -> Mapping[str, WorkflowSpec]:
@@ -466,12 +470,34 @@ class RunManager:
         async with self._locks.hold(run_id):
             run = await settle_in_doubt(
                 sessions=self._sessions,
-                email=self._email,
+                retrier=self._retrier,
                 run_id=run_id,
                 verdict=verdict,
                 actor=actor,
             )
         return RunReport(run=run)
+
+    # -- send retries (graph/retry.py) ---------------------------------------------------
+
+    async def retry_due(self, *, now: datetime) -> list[RunReport]:
+        """Send the emails whose retry is due at ``now``; give up on those past the window."""
+        return await self._retrier.send_due(now=now)
+
+    async def retry(self, run_id: str, *, actor: str) -> RunReport:
+        """The operator's Retry: send a run's unsent email now.
+
+        Raises:
+            NotFound: no such run, or nothing of it to send again.
+        """
+        return await self._retrier.retry(run_id, actor=actor)
+
+    async def _resume_send(self, run: Run) -> RunReport | None:
+        """Resume a run whose workflow waits for its send retry (its lock held)."""
+        snapshot = await self._graphs[run.workflow].aget_state(_config(run.id))
+        waiting = [i for i in snapshot.interrupts if _is_retry(i.value)]
+        if not waiting:
+            return None
+        return await self._advance(run, Command(resume={waiting[0].id: {}}))
 
     # -- read --------------------------------------------------------------------------
 
@@ -647,3 +673,7 @@ def _config(run_id: str) -> RunnableConfig:
 
 def _approval_of(value: Any) -> str | None:
     return value.get("approval_id") if isinstance(value, dict) else None
+
+
+def _is_retry(value: Any) -> bool:
+    return isinstance(value, dict) and "retry" in value

@@ -51,6 +51,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("/show <run>", "one run with its audit trail"),
     ("/cancel <run> [reason]", "stop a run and close its open approvals"),
     ("/resolve <run> sent|resend", "settle an email that may or may not have gone out"),
+    ("/retry <run>", "send an email the mail server could not take, now"),
     ("/digest", "the digest now: exceptions, waiting, done, next"),
     ("/snooze <id> <duration>", "keep a request out of batches, e.g. 2h or 1d"),
     ('/schedule <workflow> "every monday 9:00" key=value ...', "run a workflow on a schedule"),
@@ -90,6 +91,7 @@ class Core:
             "show": self._show,
             "cancel": self._cancel,
             "resolve": self._resolve,
+            "retry": self._retry,
         }
         if attention is not None:
             self._handlers.update(attention.handlers())
@@ -383,6 +385,15 @@ class Core:
             run_id, verdict.strip().lower(), actor=inbound.user.actor
         )
         return (Text(f"Run {run_id}: {report.run.detail}.", "ok"),)
+
+    async def _retry(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
+        run_id = self._run_id(rest, usage="/retry <run>")
+        report = await self._manager.retry(run_id, actor=inbound.user.actor)
+        self._changed()
+        run = report.run
+        if run.outcome == "sent":
+            return (Text(f"Run {run_id} {run.status}: {run.detail}", "ok"),)
+        return (Text(f"Run {run_id} {run.status}: {run.detail}", "warn"),)
 
     def _run_id(self, rest: str, *, usage: str) -> str:
         tokens = rest.split()

@@ -39,7 +39,7 @@ def digest_blocks(view: DigestView, *, now: datetime) -> list[str]:
     if view.empty:
         return [f"\U0001f4cb <b>Digest</b> ({span}): a quiet day. Nothing failed, nothing waits."]
     lines = [f"\U0001f4cb <b>Digest</b> ({span})"]
-    if view.failed_total or view.in_doubt_total:
+    if view.attention_total:
         lines += ["", "<b>Needs attention</b>"]
         lines += [
             f"\u274c run <code>{r.id}</code> ({escape(r.workflow)}) failed: "
@@ -51,9 +51,12 @@ def digest_blocks(view: DigestView, *, now: datetime) -> list[str]:
             f"out: /resolve {d.run_id} sent|resend"
             for d in view.in_doubt
         ]
-        shown = len(view.failed) + len(view.in_doubt)
-        if view.failed_total + view.in_doubt_total > shown:
-            lines.append(f"\u2026 and {view.failed_total + view.in_doubt_total - shown} more")
+        lines += [
+            f"\u23f3 run <code>{r.id}</code> ({escape(r.workflow)}): {_line(r.detail or '')}"
+            for r in view.not_sent
+        ]
+        if view.attention_total > view.attention_shown:
+            lines.append(f"\u2026 and {view.attention_total - view.attention_shown} more")
     if view.waiting_total:
         lines += ["", f"<b>Waiting for you</b> ({view.waiting_total}, oldest first)"]
         lines += [_item(item, now) for item in view.waiting]

@@ -155,3 +155,15 @@ def test_chat_over_stdin(deskhand: Any, smtp_sink: SmtpSink) -> None:
     assert "Subject: Welcome, Di" in out
     assert "completed: Sent to di@example.com" in out
     assert [m["Subject"] for m in smtp_sink.messages] == ["Welcome, Di"]
+
+
+def test_retry_refuses_a_run_with_nothing_to_retry(deskhand: Any) -> None:
+    here = {"PYTHONPATH": str(ROOT)}  # this checkout's code, whatever is installed
+    unknown = deskhand("retry", "rzzzzzzzz", extra=here)
+    assert unknown.returncode == 1, unknown.stderr
+    assert "There is no run" in unknown.stderr
+    started = deskhand(
+        "start", "onboarding", "name=Ana", "email=ana@example.com", "--json", extra=here
+    )
+    waiting = deskhand("retry", as_json(started)["id"], extra=here)
+    assert waiting.returncode == 1 and "nothing to retry" in waiting.stderr
