@@ -171,10 +171,16 @@ class SlackChannel:
             await self._socket.connect_async()
             log.info("Slack connected in Socket Mode")
             return
-        self._runner = web.AppRunner(
-            web_app(self.app, healthy=self._healthy, intake=self.context.intake),
-            shutdown_timeout=2,
+        signing_secret = secret(settings.slack_signing_secret)
+        if signing_secret is None:  # build_app refused this already; kept for the type
+            raise SettingsError("HTTP mode needs SLACK_SIGNING_SECRET; see docs/slack.md.")
+        application = web_app(
+            self.app,
+            signing_secret=signing_secret,
+            healthy=self._healthy,
+            intake=self.context.intake,
         )
+        self._runner = web.AppRunner(application, shutdown_timeout=2)
         await self._runner.setup()
         await web.TCPSite(self._runner, settings.http_host, self._port).start()
         self.http_port = int(self._runner.addresses[0][1])
