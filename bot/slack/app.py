@@ -30,7 +30,7 @@ from sqlalchemy import text
 from bot.core.delivery import Notifier
 from bot.runtime import Runtime
 from bot.settings import Settings, SettingsError
-from bot.slack import actions, commands, errors, home, views
+from bot.slack import actions, commands, errors, home, replays, views
 from bot.slack.context import SlackContext
 from bot.slack.home import HomePublisher
 from bot.slack.http import web_app
@@ -128,6 +128,7 @@ class SlackChannel:
         )
         self.notifier: Notifier = slack_notifier
         self.context = SlackContext(runtime, self.client, slack_notifier, self.home)
+        replays.register(self.app, self.context)  # middleware: before any listener runs
         for module in (commands, actions, views):
             module.register(self.app, self.context)
         home.register(self.app, self.home)
