@@ -9,7 +9,7 @@ Slack sends some requests more than once, and a captured request can be sent aga
   sent again byte for byte, it would start a second run.
 
 One mechanism covers both. Before any listener runs, a Bolt middleware claims the
-request's key in ``job_claims`` (job ``slack:request``, :func:`memory.jobs.claim`):
+request's key with :class:`bot.core.once.Once` (job ``slack:request`` in ``job_claims``):
 ``event:`` + a hash of the ``event_id`` for an Events API delivery, in either mode, and
 ``sig:`` + a hash of ``X-Slack-Signature`` (which covers the timestamp and the body) for
 any other HTTP request. The first claimant handles the request; every later delivery is
@@ -27,26 +27,21 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import socket
-import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
+from bot.core.once import Once
 from bot.slack.context import SlackContext
-from memory import jobs
-from memory.db import Sessions
 
 log = logging.getLogger(__name__)
 
 JOB_ID = "slack:request"
 KEEP = timedelta(hours=1)
-PRUNE_EVERY_S = 600.0
 
 
 def delivery_key(request: AsyncBoltRequest, body: dict[str, Any]) -> str | None:
@@ -72,10 +67,8 @@ def _digest(value: str) -> str:
 class Replays:
     """The middleware that lets each delivery through once; see the module docstring."""
 
-    def __init__(self, sessions: Sessions) -> None:
-        self._sessions = sessions
-        self._by = f"{socket.gethostname()}:{os.getpid()}"
-        self._pruned = time.monotonic()
+    def __init__(self, once: Once) -> None:
+        self._once = once
 
     async def first_delivery(
         self,
@@ -85,7 +78,7 @@ class Replays:
     ) -> BoltResponse | None:
         """Let a first delivery through to the listeners; answer any later one 200, empty."""
         key = delivery_key(req, body)
-        if key is not None and not await self._claim(key):
+        if key is not None and not await self._once.first(key):
             log.info(
                 "acknowledged a Slack delivery already handled",
                 extra={"retry": (req.headers.get("x-slack-retry-num") or ["0"])[0]},
@@ -94,15 +87,8 @@ class Replays:
         await next()
         return None
 
-    async def _claim(self, key: str) -> bool:
-        async with self._sessions() as session, session.begin():
-            won = await jobs.claim(session, job_id=JOB_ID, fire_key=key, by=self._by)
-            if won and time.monotonic() - self._pruned > PRUNE_EVERY_S:
-                self._pruned = time.monotonic()
-                await jobs.forget(session, job_id=JOB_ID, before=datetime.now(UTC) - KEEP)
-        return won
-
 
 def register(app: AsyncApp, ctx: SlackContext) -> None:
     """Install the middleware; Bolt runs it after its own checks, before any listener."""
-    app.middleware(Replays(ctx.runtime.sessions).first_delivery)
+    once = Once(ctx.runtime.sessions, job_id=JOB_ID, keep=KEEP)
+    app.middleware(Replays(once).first_delivery)

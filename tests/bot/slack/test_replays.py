@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from slack_bolt.request.async_request import AsyncBoltRequest
 from sqlalchemy import select
 
-from bot.slack.replays import JOB_ID, KEEP, Replays, delivery_key
+from bot.core.once import Once
+from bot.slack.replays import JOB_ID, KEEP, delivery_key
 from memory.db import Sessions
 from memory.models import JobClaim
 
@@ -38,10 +39,10 @@ async def test_claims_older_than_an_hour_are_deleted_other_jobs_kept(sessions: S
                 JobClaim(job_id="batch:slack", fire_key="w1", claimed_at=old, claimed_by="a"),
             ]
         )
-    replays = Replays(sessions)
-    replays._pruned -= 3600  # as if the last clean-up was long ago
-    assert await replays._claim("sig:new")
-    assert not await replays._claim("sig:new")
+    once = Once(sessions, job_id=JOB_ID, keep=KEEP)
+    once._pruned -= 3600  # as if the last clean-up was long ago
+    assert await once.first("sig:new")
+    assert not await once.first("sig:new")
     async with sessions() as session:
         left = (await session.execute(select(JobClaim.job_id, JobClaim.fire_key))).all()
     assert sorted(left) == [("batch:slack", "w1"), (JOB_ID, "sig:new")]
