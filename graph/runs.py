@@ -94,7 +94,11 @@ class RunManager:
             for name, spec in self._specs.items()
         }
         self._retrier = Retrier(
-            sessions=deps.sessions, email=deps.email, locks=locks, resume=self._resume_send
+            sessions=deps.sessions,
+            email=deps.email,
+            locks=locks,
+            resume=self._resume_send,
+            zone=deps.zone,
         )
 
     @property

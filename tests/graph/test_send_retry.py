@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from datetime import timedelta
+from datetime import UTC, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.core.messages import DecisionNotice, Text
 from bot.render.text import render
@@ -206,3 +207,24 @@ async def test_the_digest_says_what_is_not_sent_yet(
         assert "Needs attention:" in text
         assert f"run {notice.run.id} (onboarding): Not sent yet: mail server unreachable" in text
         assert f"next try {row.next_try_at:%H:%M} UTC" in text
+
+
+async def test_the_next_try_is_shown_in_the_operators_time_zone(
+    make_settings: MakeSettings, sqlite_url: str, smtp_sink: SmtpSink
+) -> None:
+    smtp_sink.go_down()
+    settings = make_settings(sqlite_url, DESKHAND_TIMEZONE="Asia/Kolkata")
+    async with open_runtime(settings) as rt:
+        notice = await approve(rt)
+        row = await effect_of(rt, notice.run.id)
+        assert row.next_try_at is not None
+        local = row.next_try_at.replace(tzinfo=UTC).astimezone(ZoneInfo("Asia/Kolkata"))
+        assert notice.run.detail == (
+            f"Not sent yet: mail server unreachable, next try {local:%H:%M} IST"
+        )
+        await rt.attention.tick(row.next_try_at)  # the retry's own line, still down
+        again = await effect_of(rt, notice.run.id)
+        assert again.next_try_at is not None
+        later = again.next_try_at.replace(tzinfo=UTC).astimezone(ZoneInfo("Asia/Kolkata"))
+        run = (await rt.manager.detail(notice.run.id)).run
+        assert run.detail is not None and run.detail.endswith(f"next try {later:%H:%M} IST")
