@@ -107,19 +107,31 @@ class Retrier:
             NotFound: no such run, or nothing of it waits to be sent again.
         """
         async with self._locks.hold(run_id):
-            async with self._sessions() as session:
-                run = await runs.get(session, run_id=run_id)
-                rows = await effects.for_run(session, run_id=run_id)
-            if run is None:
-                raise NotFound(f"There is no run {run_id}. /runs lists recent ones.")
-            unsent = [e for e in rows if e.status in (effects.RETRYING, effects.FAILED)]
-            if run.outcome not in RETRYABLE or run.status == "cancelled" or not unsent:
-                raise NotFound(f"Run {run_id} has nothing to retry.")
+            unsent = await self._unsent(run_id)
             report = None
             for row in unsent:
                 report = await self.send(row, actor=actor)
             assert report is not None
             return report
+
+    async def check(self, run_id: str) -> None:
+        """Whether :meth:`retry` would find something to send (read only, no lock).
+
+        Raises:
+            NotFound: no such run, or nothing of it waits to be sent again.
+        """
+        await self._unsent(run_id)
+
+    async def _unsent(self, run_id: str) -> list[Effect]:
+        async with self._sessions() as session:
+            run = await runs.get(session, run_id=run_id)
+            rows = await effects.for_run(session, run_id=run_id)
+        if run is None:
+            raise NotFound(f"There is no run {run_id}. /runs lists recent ones.")
+        unsent = [e for e in rows if e.status in (effects.RETRYING, effects.FAILED)]
+        if run.outcome not in RETRYABLE or run.status == "cancelled" or not unsent:
+            raise NotFound(f"Run {run_id} has nothing to retry.")
+        return unsent
 
     async def send(self, row: Effect, *, actor: str) -> RunReport:
         """Send ``row``'s email now and record where its run stands (hold the run's lock)."""

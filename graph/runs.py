@@ -495,6 +495,14 @@ class RunManager:
         """
         return await self._retrier.retry(run_id, actor=actor)
 
+    async def check_retry(self, run_id: str) -> None:
+        """Whether :meth:`retry` would find something to send now, without sending it.
+
+        Raises:
+            NotFound: no such run, or nothing of it to send again.
+        """
+        await self._retrier.check(run_id)
+
     async def _resume_send(self, run: Run) -> RunReport | None:
         """Resume a run whose workflow waits for its send retry (its lock held)."""
         snapshot = await self._graphs[run.workflow].aget_state(_config(run.id))
