@@ -109,7 +109,7 @@ async def retries_due(
     return result.all()
 
 
-def give_up_key() -> ColumnElement[str]:
+def give_up_key() -> ColumnElement[str | None]:
     """Names one giving-up: ``<run>#<attempts>``; a Retry that gives up again makes a new one.
 
     Per run, since a Retry is per run. Fits ``job_claims.fire_key`` (60 characters).
@@ -149,11 +149,12 @@ async def given_up(
         .limit(limit)
     )
     seen: set[str] = set()
-    found = []
+    found: list[tuple[str, Effect, Run]] = []
     for fire_key, effect, run in result.all():
-        if fire_key not in seen:  # two emails of one run given up together: one notice
-            seen.add(fire_key)
-            found.append((fire_key, effect, run))
+        key_text = str(fire_key)  # never NULL: the join needs the run id
+        if key_text not in seen:  # two emails of one run given up together: one notice
+            seen.add(key_text)
+            found.append((key_text, effect, run))
     return found
 
 

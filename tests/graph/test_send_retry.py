@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from bot.core.messages import DecisionNotice, Text
 from bot.render.text import render
 from bot.runtime import Runtime, open_runtime
-from memory import effects
+from memory import effects, jobs, retries
 from memory.models import Effect
 from tests.fakes.smtp import SmtpSink
 from tests.fixtures.runtime import ONBOARD, MakeSettings, card_of, say
@@ -228,3 +228,29 @@ async def test_the_next_try_is_shown_in_the_operators_time_zone(
         later = again.next_try_at.replace(tzinfo=UTC).astimezone(ZoneInfo("Asia/Kolkata"))
         run = (await rt.manager.detail(notice.run.id)).run
         assert run.detail is not None and run.detail.endswith(f"next try {later:%H:%M} IST")
+
+
+async def test_a_give_up_is_owed_to_each_channel_once_until_a_retry_gives_up_again(
+    runtime: Runtime, smtp_sink: SmtpSink
+) -> None:
+    smtp_sink.go_down()
+    notice = await approve(runtime)
+    first = await effect_of(runtime, notice.run.id)
+    assert first.retry_until is not None
+    await runtime.attention.tick(first.retry_until)
+    async with runtime.sessions.begin() as session:
+        (owed,) = await retries.given_up(session, unclaimed_by="retry-notice:telegram")
+        key, effect, run = owed
+        assert (key, run.id) == (f"{run.id}#1", notice.run.id)
+        assert await jobs.claim(session, job_id="retry-notice:telegram", fire_key=key, by="t")
+    async with runtime.sessions() as session:
+        assert await retries.given_up(session, unclaimed_by="retry-notice:telegram") == []
+        assert len(await retries.given_up(session, unclaimed_by="retry-notice:slack")) == 1
+    # A Retry that fails again and gives up again is a new give-up, owed again.
+    await say(runtime, f"/retry {notice.run.id}")
+    again = await effect_of(runtime, notice.run.id)
+    assert again.status == "retrying" and again.retry_until is not None
+    await runtime.attention.tick(again.retry_until + timedelta(minutes=10))
+    async with runtime.sessions() as session:
+        owed_again = await retries.given_up(session, unclaimed_by="retry-notice:telegram")
+    assert [k for k, _, _ in owed_again] == [f"{notice.run.id}#2"]
