@@ -64,8 +64,8 @@ async def test_a_given_up_email_is_offered_once_and_retried_with_one_tap(
     (posted,) = notices(fake)
     assert posted.params["chat_id"] == ANA
     notice = fake.sent_messages(ANA)[-1]
-    assert notice["text"].startswith("Not sent:") or "Not sent:" in notice["text"]
-    assert "bo@example.com" in notice["text"] and run_id in notice["text"]
+    assert "Not sent: the email to bo@example.com" in notice["text"]
+    assert f"run {run_id}" in notice["text"] and "gave up after" in notice["text"]
     retry = data_of(notice, "Retry")
 
     smtp_sink.come_back()
