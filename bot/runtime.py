@@ -138,7 +138,12 @@ async def open_runtime(
                 sender=settings.smtp_from,
                 retry=RetryPolicy(window=timedelta(hours=settings.send_retry_hours)),
             )
-            deps = WorkflowDeps(sessions=sessions, email=email, drafter=build_drafter(settings))
+            deps = WorkflowDeps(
+                sessions=sessions,
+                email=email,
+                drafter=build_drafter(settings),
+                zone=ZoneInfo(settings.timezone),
+            )
             manager = RunManager(
                 deps=deps,
                 checkpointer=checkpointer,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 
 from adapters.email import EmailMessage, EmailSender
 from adapters.errors import EffectDeferred, EffectFailed, EffectInDoubt
@@ -34,9 +34,13 @@ RETRYABLE = ("retrying", "gave_up")  # run outcomes that /retry applies to
 Resume = Callable[[Run], Awaitable[RunReport | None]]
 
 
-def not_sent_yet(short: str, next_try_at: datetime) -> str:
-    """The card's line while a retry is pending."""
-    return f"Not sent yet: {short}, next try {next_try_at:%H:%M} UTC"
+def not_sent_yet(short: str, next_try_at: datetime, zone: tzinfo = UTC) -> str:
+    """The card's line while a retry is pending, the time in the operator's ``zone``.
+
+    The database may hand back a naive time; the ledger keeps UTC.
+    """
+    aware = next_try_at if next_try_at.tzinfo else next_try_at.replace(tzinfo=UTC)
+    return f"Not sent yet: {short}, next try {aware.astimezone(zone):%H:%M %Z}"
 
 
 def in_doubt_detail(to: str, run_id: str) -> str:
@@ -62,9 +66,16 @@ class Retrier:
     """Sends due email retries, gives up after the window, and does the operator's Retry."""
 
     def __init__(
-        self, *, sessions: Sessions, email: EmailSender, locks: RunLocks, resume: Resume
+        self,
+        *,
+        sessions: Sessions,
+        email: EmailSender,
+        locks: RunLocks,
+        resume: Resume,
+        zone: tzinfo = UTC,
     ) -> None:
         self._sessions = sessions
+        self._zone = zone  # the operator's, for "next try 14:05"
         self._email = email
         self._locks = locks
         self._resume = resume
@@ -96,19 +107,31 @@ class Retrier:
             NotFound: no such run, or nothing of it waits to be sent again.
         """
         async with self._locks.hold(run_id):
-            async with self._sessions() as session:
-                run = await runs.get(session, run_id=run_id)
-                rows = await effects.for_run(session, run_id=run_id)
-            if run is None:
-                raise NotFound(f"There is no run {run_id}. /runs lists recent ones.")
-            unsent = [e for e in rows if e.status in (effects.RETRYING, effects.FAILED)]
-            if run.outcome not in RETRYABLE or run.status == "cancelled" or not unsent:
-                raise NotFound(f"Run {run_id} has nothing to retry.")
+            unsent = await self._unsent(run_id)
             report = None
             for row in unsent:
                 report = await self.send(row, actor=actor)
             assert report is not None
             return report
+
+    async def check(self, run_id: str) -> None:
+        """Whether :meth:`retry` would find something to send (read only, no lock).
+
+        Raises:
+            NotFound: no such run, or nothing of it waits to be sent again.
+        """
+        await self._unsent(run_id)
+
+    async def _unsent(self, run_id: str) -> list[Effect]:
+        async with self._sessions() as session:
+            run = await runs.get(session, run_id=run_id)
+            rows = await effects.for_run(session, run_id=run_id)
+        if run is None:
+            raise NotFound(f"There is no run {run_id}. /runs lists recent ones.")
+        unsent = [e for e in rows if e.status in (effects.RETRYING, effects.FAILED)]
+        if run.outcome not in RETRYABLE or run.status == "cancelled" or not unsent:
+            raise NotFound(f"Run {run_id} has nothing to retry.")
+        return unsent
 
     async def send(self, row: Effect, *, actor: str) -> RunReport:
         """Send ``row``'s email now and record where its run stands (hold the run's lock)."""
@@ -117,7 +140,7 @@ class Retrier:
             await self._email.send(message_of(row), key=row.key, run_id=row.run_id, actor=actor)
         except EffectDeferred as exc:
             return await self._note(
-                row.run_id, "retrying", not_sent_yet(exc.short, exc.next_try_at)
+                row.run_id, "retrying", not_sent_yet(exc.short, exc.next_try_at, self._zone)
             )
         except EffectFailed as exc:
             text = f"Not sent: {exc.reason}. Fix it, then /retry {row.run_id}."

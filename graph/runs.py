@@ -94,7 +94,11 @@ class RunManager:
             for name, spec in self._specs.items()
         }
         self._retrier = Retrier(
-            sessions=deps.sessions, email=deps.email, locks=locks, resume=self._resume_send
+            sessions=deps.sessions,
+            email=deps.email,
+            locks=locks,
+            resume=self._resume_send,
+            zone=deps.zone,
         )
 
     @property
@@ -490,6 +494,14 @@ class RunManager:
             NotFound: no such run, or nothing of it to send again.
         """
         return await self._retrier.retry(run_id, actor=actor)
+
+    async def check_retry(self, run_id: str) -> None:
+        """Whether :meth:`retry` would find something to send now, without sending it.
+
+        Raises:
+            NotFound: no such run, or nothing of it to send again.
+        """
+        await self._retrier.check(run_id)
 
     async def _resume_send(self, run: Run) -> RunReport | None:
         """Resume a run whose workflow waits for its send retry (its lock held)."""

@@ -45,6 +45,19 @@ async def forget(session: AsyncSession, *, job_id: str, before: datetime) -> int
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+async def release(session: AsyncSession, *, job_id: str, fire_key: str) -> None:
+    """Give a claim back (the work it claimed could not be done), so it is claimed again.
+
+    Args:
+        session: the session; the caller commits.
+        job_id: the job.
+        fire_key: the firing.
+    """
+    await session.execute(
+        delete(JobClaim).where(JobClaim.job_id == job_id, JobClaim.fire_key == fire_key)
+    )
+
+
 async def claim_digest(
     session: AsyncSession,
     *,

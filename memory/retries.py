@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, String, cast, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory.effects import FAILED, PENDING, RETRYING, SUCCEEDED, transition
-from memory.models import Effect, Run
+from memory.models import Effect, JobClaim, Run
 
 
 async def mark_retrying(
@@ -107,6 +107,55 @@ async def retries_due(
         .execution_options(populate_existing=True)
     )
     return result.all()
+
+
+def give_up_key() -> ColumnElement[str | None]:
+    """Names one giving-up: ``<run>#<attempts>``; a Retry that gives up again makes a new one.
+
+    Per run, since a Retry is per run. Fits ``job_claims.fire_key`` (60 characters).
+    """
+    return Effect.run_id + literal("#") + cast(Effect.attempts, String)
+
+
+async def given_up(
+    session: AsyncSession, *, unclaimed_by: str, limit: int = 50
+) -> Sequence[tuple[str, Effect, Run]]:
+    """Emails given up on (``failed`` after retrying) whose run still waits for a Retry.
+
+    Oldest first. A run that failed at once (a permanent refusal) or was cancelled is not
+    one of them: its outcome is not ``gave_up``.
+
+    Args:
+        session: an open session.
+        unclaimed_by: leave out those whose :func:`give_up_key` this job has claimed
+            (``memory.jobs.claim``).
+        limit: at most this many.
+
+    Returns:
+        (give-up key, effect, run) for each.
+    """
+    key = give_up_key()
+    claimed = select(JobClaim.fire_key).where(JobClaim.job_id == unclaimed_by)
+    result = await session.execute(
+        select(key, Effect, Run)
+        .join(Run, Run.id == Effect.run_id)
+        .where(
+            Effect.status == FAILED,
+            Run.outcome == "gave_up",
+            Run.status.not_in(("cancelled", "failed")),
+            key.not_in(claimed),
+        )
+        .order_by(Effect.updated_at, Effect.key)
+        .limit(limit)
+    )
+    seen: set[str] = set()
+    found: list[tuple[str, Effect, Run]] = []
+    for fire_key, effect, run in result.all():
+        key_text = str(fire_key)  # never NULL: the join needs the run id
+        if key_text not in seen:  # two emails of one run given up together: one notice
+            seen.add(key_text)
+            found.append((key_text, effect, run))
+    return found
 
 
 async def sent_while_waiting(session: AsyncSession, *, limit: int = 100) -> Sequence[str]:

@@ -184,6 +184,28 @@ class Core:
             text = f"Something went wrong on my side (ref {ref}); the details are in the log."
             return Response((Text(text, "error"),), refused=True, error_ref=ref)
 
+    async def check_retry(self, inbound: Inbound, run_id: str) -> Response:
+        """Whether a Retry button's press on ``run_id`` would send something; never raises.
+
+        Lets a front-end answer the press at once (a refusal as an alert) and send after:
+        refused, and logged, when the user is not an operator, the id is not a run's, or
+        the run has nothing to retry (sent meanwhile, a second tap); otherwise one Text.
+        The press then does what ``/retry <run>`` does, through :meth:`handle`.
+        """
+        try:
+            if not self._operators.allows(inbound.user):
+                return await self._refuse(inbound)
+            clean = self._run_id(run_id, usage="/retry <run>")
+            await self._manager.check_retry(clean)
+            return Response((Text(f"Sending the email of run {clean} again…"),))
+        except DeskhandError as exc:
+            return Response((Text(str(exc), "warn"),), refused=True)
+        except Exception:
+            ref = secrets.token_hex(4)
+            log.exception("check failed", extra={"ref": ref, "actor": inbound.user.actor})
+            text = f"Something went wrong on my side (ref {ref}); the details are in the log."
+            return Response((Text(text, "error"),), refused=True, error_ref=ref)
+
     async def _refuse(self, inbound: Inbound) -> Response:
         user = inbound.user
         approval = None

@@ -7,6 +7,7 @@ up to what its approval and run imply now (``memory.deliveries.shown_state``): d
 somewhere else (another chat, the CLI, another replica), or its run finished after the
 process that showed the decision stopped (recovery finished it). Each card's new state is
 claimed before the edit, so one edit per change however many passes and replicas see it.
+Channels that can show them are also told of emails given up on (``bot.core.notices``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from bot.core import notices
 from bot.core.messages import ApprovalView, RunView
 from memory import deliveries
 from memory.db import Sessions
@@ -99,7 +101,7 @@ async def mark_refreshed(hot: HotPath, *, ref: MessageRef, approval_id: str, sta
 
 
 class Dispatcher:
-    """Posts new approvals and refreshes stale cards for every configured channel."""
+    """Posts new approvals, refreshes stale cards and tells of emails given up on."""
 
     def __init__(
         self,
@@ -145,6 +147,8 @@ class Dispatcher:
             try:
                 done += await self._deliver(notifier)
                 done += await self._refresh(notifier)
+                if isinstance(notifier, notices.RetryNotifier):
+                    done += await notices.deliver(self._sessions, notifier)
             except Exception:
                 ref = secrets.token_hex(4)
                 log.exception(

@@ -191,6 +191,34 @@ class DigestView:
         return tuple(v.id for v in self.waiting if v.risk == "low")
 
 
+NOT_SENT = "Not sent: the email to "  # how a retry notice's text begins
+
+
+@dataclass(frozen=True)
+class RetryNotice:
+    """An email given up on after its retry window, offered to the operator to Retry.
+
+    ``key`` names this giving-up (``memory.retries.give_up_key``): what a channel claims
+    before posting it, so it is posted once per channel.
+    """
+
+    key: str
+    run_id: str
+    workflow: str
+    to: str
+    subject: str
+    why: str
+
+    @property
+    def text(self) -> str:
+        """The notice in words: ``Not sent: the email to ... (run ...): <why>.``"""
+        why = self.why.rstrip(".")
+        return (
+            f"{NOT_SENT}{self.to} “{self.subject}” (run {self.run_id}, "
+            f"{self.workflow}): {why}. Retry when the mail server is back."
+        )
+
+
 @dataclass(frozen=True)
 class BatchView:
     """Requests held back for the batch window, and reminders of older ones."""

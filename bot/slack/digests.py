@@ -25,6 +25,7 @@ from bot.slack.blocks import (
     mrkdwn,
     split_text,
 )
+from bot.slack.notices import retry_actions
 
 APPROVE_LOW = "deskhand.approve_low"
 DIGEST_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9:_-]{0,59}")  # digest:2026-11-21, now:...:sl
@@ -56,6 +57,7 @@ def digest_blocks(view: DigestView, now: datetime) -> list[Block]:
         hidden = view.attention_total - view.attention_shown
         lines += [f"\u2026 and {hidden} more"] if hidden else []
         blocks += _section("*Needs attention*", lines)
+        blocks += retry_actions(view.not_sent)
     if view.waiting_total:
         blocks.append(mrkdwn(f"*Waiting for you* ({view.waiting_total}, oldest first)"))
         blocks += items(view.waiting, now)

@@ -1,4 +1,5 @@
-"""Inline-button presses: Approve, Reject, Edit and its fields, Show more, open, low-risk.
+"""Inline-button presses: Approve, Reject, Edit and its fields, Show more, open, low-risk,
+and Retry (an email given up on).
 
 Each press is checked by the core first (operator? approval known and still pending?): a
 refusal is answered with an alert and changes nothing, and a card that fell behind is
@@ -24,7 +25,7 @@ from bot.core.messages import (
     Response,
     Verb,
 )
-from bot.telegram import cards, prompts
+from bot.telegram import cards, notices, prompts
 from bot.telegram.callback_data import Kind, parse
 from bot.telegram.chunks import escape
 from bot.telegram.deps import TelegramDeps
@@ -227,6 +228,29 @@ async def approve_low(tap: Tap, deps: TelegramDeps) -> None:
     await deps.notifier.send(tap.chat_id, response, reply_to=tap.message_id)
 
 
+async def retry(tap: Tap, deps: TelegramDeps) -> None:
+    """Retry: check through the core, answer, do what /retry does, show it on the message."""
+    run_id = tap.press.target
+    checked = await deps.core.check_retry(Inbound(tap.user), run_id)
+    if checked.refused:  # not an operator, or nothing to retry (a second tap, sent already)
+        alert = refusal_alert(checked, now=deps.notifier.now())
+        if not await tap.answer.give(alert, alert=True):
+            await deps.notifier.sender.send(tap.chat_id, escape(alert), reply_to=tap.message_id)
+        return
+    # Answered before sending: talking to the mail server can take longer than a tap should.
+    await tap.answer.give("Sending it again\u2026")
+    async with deps.deciding:
+        response = await deps.core.handle(Inbound(tap.user, text=f"/retry {run_id}"))
+    if response.refused:  # sent or retried elsewhere meanwhile: say so, leave the message
+        await deps.notifier.send(tap.chat_id, response, reply_to=tap.message_id)
+        return
+    if notices.is_notice(tap.text):  # the notice itself: it shows what the retry did, button gone
+        shown = notices.retried(response, tap.user.display)
+        await deps.notifier.sender.edit(tap.chat_id, tap.message_id, shown, None)
+    else:  # a digest's Retry: the digest stays as it was, the outcome comes below it
+        await deps.notifier.send(tap.chat_id, response, reply_to=tap.message_id)
+
+
 ACTIONS: dict[Kind, Action] = {
     "approve": approve,
     "reject": ask_reason,
@@ -236,6 +260,7 @@ ACTIONS: dict[Kind, Action] = {
     "more": show_more,
     "open": open_card,
     "low": approve_low,
+    "retry": retry,
 }
 
 

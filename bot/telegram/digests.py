@@ -16,6 +16,7 @@ from bot.render.text import age
 from bot.telegram.callback_data import Press
 from bot.telegram.cards import RISK_MARK, button, open_rows
 from bot.telegram.chunks import clip, escape
+from bot.telegram.notices import retry_rows
 
 _LINE_MAX = 300
 
@@ -85,7 +86,7 @@ def digest_blocks(view: DigestView, *, now: datetime) -> list[str]:
 
 
 def digest_rows(view: DigestView) -> list[list[InlineKeyboardButton]]:
-    """Approve all the low-risk requests shown (when there are some), then one per request."""
+    """Approve all the low-risk shown (if any), Retry each email given up on, open each request."""
     rows = []
     low = view.low_risk_ids
     try:
@@ -93,7 +94,7 @@ def digest_rows(view: DigestView) -> list[list[InlineKeyboardButton]]:
             rows.append([button(f"\u2705 Approve all {len(low)} low-risk", Press("low", view.key))])
     except ValueError:
         pass  # a key that does not fit in callback data: /approvelow, in the text, still works
-    return rows + open_rows(view.waiting)
+    return rows + retry_rows(view.not_sent) + open_rows(view.waiting)
 
 
 def batch_blocks(view: BatchView, *, now: datetime) -> list[str]:

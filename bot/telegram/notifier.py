@@ -1,9 +1,9 @@
 """Sending and editing Telegram messages, for the handlers and for the dispatcher.
 
 :class:`TelegramNotifier` is the dispatcher's :class:`~bot.core.delivery.Notifier` (post a
-card to ``TELEGRAM_CHAT_ID``, refresh a stale one) and the handlers' sender: it renders core
-responses, records every pending card it shows so the dispatcher keeps it current, and edits
-cards in place after decisions.
+card to ``TELEGRAM_CHAT_ID``, refresh a stale one, tell of an email given up on) and the
+handlers' sender: it renders core responses, records every pending card it shows so the
+dispatcher keeps it current, and edits cards in place after decisions.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from bot.core.messages import (
     Response,
     RunView,
 )
+from bot.core.views import RetryNotice
+from bot.telegram import notices
 from bot.telegram.cards import card
 from bot.telegram.render import messages
 from bot.telegram.sender import Sender
@@ -91,6 +93,15 @@ class TelegramNotifier:
         await self._wait_ready()
         rendered = card(view, now=self.now())
         message = await self.sender.send(self._chat_id, rendered.html, markup=rendered.keyboard)
+        return ref_of(message.chat_id, message.message_id)
+
+    async def post_retry(self, view: RetryNotice) -> MessageRef | None:
+        """Post "Not sent ... [Retry]" for an email given up on to the default chat."""
+        if self._chat_id is None:
+            return None
+        await self._wait_ready()
+        html, keyboard = notices.notice(view)
+        message = await self.sender.send(self._chat_id, html, markup=keyboard)
         return ref_of(message.chat_id, message.message_id)
 
     async def post_batch(self, view: BatchView) -> None:

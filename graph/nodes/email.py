@@ -106,7 +106,7 @@ def send_email(*, deps: WorkflowDeps, workflow: str, version: str, step: str) ->
         except EffectDeferred as exc:
             # The run waits (await_send) while the scheduler retries through the ledger;
             # the card shows why and when, from the run's row.
-            detail = not_sent_yet(exc.short, exc.next_try_at)
+            detail = not_sent_yet(exc.short, exc.next_try_at, deps.zone)
             async with deps.sessions.begin() as session:
                 await runs.set_status(
                     session,

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from datetime import timedelta
+from datetime import UTC, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.core.messages import DecisionNotice, Text
 from bot.render.text import render
 from bot.runtime import Runtime, open_runtime
-from memory import effects
+from memory import effects, jobs, retries
 from memory.models import Effect
 from tests.fakes.smtp import SmtpSink
 from tests.fixtures.runtime import ONBOARD, MakeSettings, card_of, say
@@ -206,3 +207,50 @@ async def test_the_digest_says_what_is_not_sent_yet(
         assert "Needs attention:" in text
         assert f"run {notice.run.id} (onboarding): Not sent yet: mail server unreachable" in text
         assert f"next try {row.next_try_at:%H:%M} UTC" in text
+
+
+async def test_the_next_try_is_shown_in_the_operators_time_zone(
+    make_settings: MakeSettings, sqlite_url: str, smtp_sink: SmtpSink
+) -> None:
+    smtp_sink.go_down()
+    settings = make_settings(sqlite_url, DESKHAND_TIMEZONE="Asia/Kolkata")
+    async with open_runtime(settings) as rt:
+        notice = await approve(rt)
+        row = await effect_of(rt, notice.run.id)
+        assert row.next_try_at is not None
+        local = row.next_try_at.replace(tzinfo=UTC).astimezone(ZoneInfo("Asia/Kolkata"))
+        assert notice.run.detail == (
+            f"Not sent yet: mail server unreachable, next try {local:%H:%M} IST"
+        )
+        await rt.attention.tick(row.next_try_at)  # the retry's own line, still down
+        again = await effect_of(rt, notice.run.id)
+        assert again.next_try_at is not None
+        later = again.next_try_at.replace(tzinfo=UTC).astimezone(ZoneInfo("Asia/Kolkata"))
+        run = (await rt.manager.detail(notice.run.id)).run
+        assert run.detail is not None and run.detail.endswith(f"next try {later:%H:%M} IST")
+
+
+async def test_a_give_up_is_owed_to_each_channel_once_until_a_retry_gives_up_again(
+    runtime: Runtime, smtp_sink: SmtpSink
+) -> None:
+    smtp_sink.go_down()
+    notice = await approve(runtime)
+    first = await effect_of(runtime, notice.run.id)
+    assert first.retry_until is not None
+    await runtime.attention.tick(first.retry_until)
+    async with runtime.sessions.begin() as session:
+        (owed,) = await retries.given_up(session, unclaimed_by="retry-notice:telegram")
+        key, effect, run = owed
+        assert (key, run.id) == (f"{run.id}#1", notice.run.id)
+        assert await jobs.claim(session, job_id="retry-notice:telegram", fire_key=key, by="t")
+    async with runtime.sessions() as session:
+        assert await retries.given_up(session, unclaimed_by="retry-notice:telegram") == []
+        assert len(await retries.given_up(session, unclaimed_by="retry-notice:slack")) == 1
+    # A Retry that fails again and gives up again is a new give-up, owed again.
+    await say(runtime, f"/retry {notice.run.id}")
+    again = await effect_of(runtime, notice.run.id)
+    assert again.status == "retrying" and again.retry_until is not None
+    await runtime.attention.tick(again.retry_until + timedelta(minutes=10))
+    async with runtime.sessions() as session:
+        owed_again = await retries.given_up(session, unclaimed_by="retry-notice:telegram")
+    assert [k for k, _, _ in owed_again] == [f"{notice.run.id}#2"]
