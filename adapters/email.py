@@ -11,7 +11,6 @@ zero-config default that writes ``.eml`` files to a directory.
 
 from __future__ import annotations
 
-import asyncio
 import email.message
 import email.policy
 import email.utils
@@ -19,21 +18,23 @@ import hashlib
 import logging
 import random
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.errors import (
     DeliveryOutcomeUnknown,
+    EffectDeferred,
     EffectFailed,
     EffectInDoubt,
     PermanentDeliveryError,
     TemporaryDeliveryError,
 )
-from memory import effects, events
-from memory.models import Effect
+from memory import effects, events, retries
+from memory.models import Effect, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -140,15 +141,19 @@ class Transport(Protocol):
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How often and how patiently to retry temporary delivery errors."""
+    """When to try again after a temporary delivery error, and for how long.
 
-    attempts: int = 4
-    base_delay: float = 0.5
-    max_delay: float = 8.0
+    The pause grows from ``first_delay`` seconds, doubling, to at most ``max_delay``; after
+    ``window`` since the first failure the scheduler gives up (:mod:`graph.retry`).
+    """
+
+    first_delay: float = 15.0
+    max_delay: float = 300.0
+    window: timedelta = timedelta(hours=24)
 
     def __post_init__(self) -> None:
-        if self.attempts < 1:
-            raise ValueError("RetryPolicy.attempts must be at least 1")
+        if not 0 < self.first_delay <= self.max_delay:
+            raise ValueError("RetryPolicy needs 0 < first_delay <= max_delay")
 
     def delay(self, attempt: int) -> float:
         """Return the pause after failed attempt number ``attempt`` (1-based).
@@ -156,13 +161,13 @@ class RetryPolicy:
         Exponential backoff capped at ``max_delay``, with jitter in the upper half so
         that senders that failed together do not retry together.
         """
-        cap = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        cap = min(self.max_delay, self.first_delay * 2 ** min(attempt - 1, 30))
         return random.uniform(cap / 2, cap)
 
 
 DEFAULT_RETRY = RetryPolicy()
 
-Sleep = Callable[[float], Awaitable[None]]
+Clock = Callable[[], datetime]
 
 
 class EmailSender:
@@ -175,14 +180,14 @@ class EmailSender:
         transport: Transport,
         sender: str,
         retry: RetryPolicy = DEFAULT_RETRY,
-        sleep: Sleep = asyncio.sleep,
+        clock: Clock = utcnow,
     ) -> None:
         _reject_line_breaks("sender", sender)
         self._sessions = sessions
         self._transport = transport
         self._sender = sender
         self._retry = retry
-        self._sleep = sleep
+        self._clock = clock
 
     async def send(
         self, message: EmailMessage, *, key: str, run_id: str | None, actor: str = "system"
@@ -206,8 +211,9 @@ class EmailSender:
             ValueError: a header value contains CR/LF, or ``to`` is empty.
             EffectInDoubt: an earlier attempt may have delivered the message, or this one
                 lost contact mid-delivery; a person must check and resolve it.
-            EffectFailed: the message was definitely not delivered (refused, or temporary
-                errors outlasted the retry policy).
+            EffectDeferred: not delivered this time for a reason that may pass (server
+                down, 4xx); the ledger row is ``retrying`` with the time of the next try.
+            EffectFailed: the message was definitely not delivered (refused for good).
         """
         message_id = message_id_for(key, self._sender)
         mime = build_mime(message, sender=self._sender, message_id=message_id)
@@ -221,7 +227,7 @@ class EmailSender:
             "message_id": message_id,
         }
 
-        outcome: SendResult | EffectInDoubt | None
+        outcome: SendResult | EffectInDoubt | EffectDeferred | None
         async with self._sessions() as session, session.begin():
             effect = await effects.get(session, key=key)
             if effect is None:
@@ -236,50 +242,47 @@ class EmailSender:
                 outcome = await self._claim(session, effect, message_id, request, actor, log)
             expected_attempts = effect.attempts
         # Raised only here, after the transaction committed the in_doubt mark.
-        if isinstance(outcome, EffectInDoubt):
+        if isinstance(outcome, (EffectInDoubt, EffectDeferred)):
             raise outcome
         if outcome is not None:
             return outcome
 
-        reason = "no attempt was made"
-        for attempt in range(1, self._retry.attempts + 1):
-            async with self._sessions() as session, session.begin():
-                won = await effects.mark_attempt(
-                    session, key=key, expected_attempts=expected_attempts
-                )
-            if not won:
-                return await self._lost_race(key, message_id, log)
-            expected_attempts += 1
-            logger.info(
-                "delivering email",
-                extra={**log, "attempt": attempt, "transport": self._transport.name},
+        async with self._sessions() as session, session.begin():
+            won = await effects.mark_attempt(session, key=key, expected_attempts=expected_attempts)
+        if not won:
+            return await self._lost_race(key, message_id, log)
+        attempt = expected_attempts + 1
+        logger.info(
+            "delivering email", extra={**log, "attempt": attempt, "transport": self._transport.name}
+        )
+        # Anything not caught below (cancellation, a crash, a bug in a transport) leaves
+        # the row pending on purpose: the next call finds it and reports the effect in
+        # doubt rather than sending it again.
+        try:
+            detail = await self._transport.deliver(mime)
+        except TemporaryDeliveryError as exc:
+            now = self._clock()
+            next_try = now + timedelta(seconds=self._retry.delay(attempt))
+            await self._record_retry(
+                message, key, run_id, actor, str(exc), next_try, now + self._retry.window, log
             )
-            # Anything not caught below (cancellation, a crash, a bug in a transport)
-            # leaves the row pending on purpose: the next call finds it and reports the
-            # effect in doubt rather than sending it again.
-            try:
-                detail = await self._transport.deliver(mime)
-            except TemporaryDeliveryError as exc:
-                reason = str(exc)
-                logger.warning(
-                    "email delivery failed temporarily",
-                    extra={**log, "attempt": attempt, "error": reason},
-                )
-                if attempt < self._retry.attempts:
-                    await self._sleep(self._retry.delay(attempt))
-                continue
-            except PermanentDeliveryError as exc:
-                reason = str(exc)
-                break
-            except DeliveryOutcomeUnknown as exc:
-                await self._record_in_doubt(key, run_id, actor, str(exc), message_id, log)
-                raise EffectInDoubt(key, message_id, str(exc)) from exc
-            return await self._record_success(message, key, run_id, actor, message_id, detail, log)
+            raise EffectDeferred(key, str(exc), short=exc.short, next_try_at=next_try) from exc
+        except PermanentDeliveryError as exc:
+            await self._record_failure(message, key, run_id, actor, str(exc), log)
+            raise EffectFailed(key, str(exc)) from exc
+        except DeliveryOutcomeUnknown as exc:
+            await self._record_in_doubt(key, run_id, actor, str(exc), message_id, log)
+            raise EffectInDoubt(key, message_id, str(exc)) from exc
+        return await self._record_success(message, key, run_id, actor, message_id, detail, log)
 
-        await self._record_failure(message, key, run_id, actor, reason, log)
-        raise EffectFailed(key, reason)
-
-    def _settled(self, effect: Effect, message_id: str) -> SendResult | EffectInDoubt:
+    def _settled(
+        self, effect: Effect, message_id: str
+    ) -> SendResult | EffectInDoubt | EffectDeferred:
+        if effect.status == effects.RETRYING and effect.next_try_at is not None:
+            reason = effect.error or "an earlier attempt failed"
+            return EffectDeferred(
+                effect.key, reason, short="not sent yet", next_try_at=effect.next_try_at
+            )
         if effect.status == effects.SUCCEEDED:
             result = effect.result or {}
             return SendResult(
@@ -299,9 +302,16 @@ class EmailSender:
         request: dict[str, Any],
         actor: str,
         log: dict[str, Any],
-    ) -> SendResult | EffectInDoubt | None:
+    ) -> SendResult | EffectInDoubt | EffectDeferred | None:
         """Decide what an existing ledger row allows; ``None`` means go ahead and send."""
         key = effect.key
+        if effect.status == effects.RETRYING:
+            # Not sent last time, definitely: trying now is safe whoever asks (the tick
+            # or the operator); the row changes hands once, so one of them sends.
+            if await retries.take_retry(session, key=key, request=request):
+                return None
+            refreshed = await effects.get(session, key=key)
+            return self._settled(refreshed or effect, message_id)
         if effect.status == effects.FAILED:
             if await effects.reopen(session, key=key, request=request):
                 return None
@@ -349,6 +359,8 @@ class EmailSender:
         )
         if isinstance(outcome, SendResult):
             return outcome
+        if isinstance(outcome, EffectDeferred):
+            raise outcome
         logger.error("email effect changed under a running send", extra=log)
         raise EffectInDoubt(
             key,
@@ -406,6 +418,36 @@ class EmailSender:
                     data={"key": key, "transport": self._transport.name},
                 )
         logger.warning("email not sent", extra={**log, "error": reason})
+
+    async def _record_retry(
+        self,
+        message: EmailMessage,
+        key: str,
+        run_id: str | None,
+        actor: str,
+        reason: str,
+        next_try_at: datetime,
+        retry_until: datetime,
+        log: dict[str, Any],
+    ) -> None:
+        async with self._sessions() as session, session.begin():
+            if await retries.mark_retrying(
+                session, key=key, error=reason, next_try_at=next_try_at, retry_until=retry_until
+            ):
+                await events.append(
+                    session,
+                    actor=actor,
+                    kind="effect.retrying",
+                    summary=f"email to {message.to} not sent yet, next try "
+                    f"{next_try_at:%H:%M:%S} UTC: {message.subject}",
+                    run_id=run_id,
+                    reason=reason,
+                    data={"key": key, "next_try_at": next_try_at.isoformat()},
+                )
+        logger.warning(
+            "email delivery failed temporarily",
+            extra={**log, "error": reason, "next_try_at": next_try_at.isoformat()},
+        )
 
     async def _record_in_doubt(
         self,

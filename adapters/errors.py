@@ -5,16 +5,20 @@ The hierarchy::
     AdapterError
     ├── EffectInDoubt            - an effect may or may not have happened; a person must check
     ├── EffectFailed             - an effect definitely did not happen and will not be retried
+    ├── EffectDeferred           - an effect did not happen yet; it is retried at a set time
     ├── TemporaryDeliveryError   - a transport did not deliver; trying again may work
     ├── PermanentDeliveryError   - a transport did not deliver; trying again will not help
     └── DeliveryOutcomeUnknown   - a transport lost contact mid-delivery; it may have arrived
 
 The three ``*Delivery*`` errors are what transports raise; the sender turns them into
-``EffectFailed`` or ``EffectInDoubt`` after updating the effects ledger, so workflow code
-only ever sees those two. Messages say what to do next and never contain credentials.
+``EffectFailed``, ``EffectDeferred`` or ``EffectInDoubt`` after updating the effects
+ledger, so workflow code only ever sees those three. Messages say what to do next and
+never contain credentials.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 
 class AdapterError(Exception):
@@ -50,8 +54,29 @@ class EffectFailed(AdapterError):
         )
 
 
+class EffectDeferred(AdapterError):
+    """An effect did not happen this time, for a reason that may pass; it is tried again."""
+
+    def __init__(self, key: str, reason: str, *, short: str, next_try_at: datetime) -> None:
+        self.key = key
+        self.reason = reason
+        self.short = short
+        self.next_try_at = next_try_at
+        super().__init__(
+            f"effect {key!r} did not happen yet ({reason}); it is tried again at "
+            f"{next_try_at:%Y-%m-%d %H:%M:%S} UTC, or now with /retry."
+        )
+
+
 class TemporaryDeliveryError(AdapterError):
-    """Not delivered, for a reason that may go away (server down, 4xx reply)."""
+    """Not delivered, for a reason that may go away (server down, 4xx reply).
+
+    ``short`` says it in a few words for a card ("mail server unreachable").
+    """
+
+    def __init__(self, message: str, *, short: str = "mail server unreachable") -> None:
+        super().__init__(message)
+        self.short = short
 
 
 class PermanentDeliveryError(AdapterError):

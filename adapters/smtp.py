@@ -126,9 +126,13 @@ class _PhaseTrackingSMTP(aiosmtplib.SMTP):
         return await super().data(*args, **kwargs)
 
 
-def _by_code(code: int, text: str) -> TemporaryDeliveryError | PermanentDeliveryError:
+def _by_code(
+    code: int, text: str, *, greeting: bool = False
+) -> TemporaryDeliveryError | PermanentDeliveryError:
     if 400 <= code < 500:
-        return TemporaryDeliveryError(f"{text} (SMTP {code}, temporary)")
+        # A 4xx greeting is a server that is not taking mail now: as good as down.
+        short = "mail server unreachable" if greeting else f"mail server busy (SMTP {code})"
+        return TemporaryDeliveryError(f"{text} (SMTP {code}, temporary)", short=short)
     return PermanentDeliveryError(
         f"{text} (SMTP {code}); check the recipient address and the SMTP settings"
     )
@@ -172,7 +176,8 @@ class SmtpTransport:
                     f"{where} answered the message data with {exc.code} {exc.message}; "
                     "check the server's log before sending again"
                 ) from exc
-            raise _by_code(exc.code, f"{where} refused: {exc.message}") from exc
+            greeting = isinstance(exc, aiosmtplib.SMTPConnectResponseError)
+            raise _by_code(exc.code, f"{where} refused: {exc.message}", greeting=greeting) from exc
         except aiosmtplib.SMTPRecipientsRefused as exc:
             first = exc.recipients[0]
             text = f"{where} refused {first.recipient}: {first.message}"

@@ -183,7 +183,7 @@ class CountingNotifier:
         self.counts["card"] += 1
         return MessageRef(self.channel, "bench", str(self.counts["card"]))
 
-    async def refresh_approval(self, view: object, ref: object) -> None:
+    async def refresh_approval(self, view: object, ref: object, run: object = None) -> None:
         return None
 
     def holds(self, ref: object) -> bool:

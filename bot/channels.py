@@ -146,9 +146,9 @@ async def _fire_schedule(runtime: Runtime, schedule_id: str) -> None:
 
 async def _tick(runtime: Runtime) -> None:
     now = datetime.now(UTC)
-    retried = await runtime.manager.apply_overdue(decided_before=now - OVERDUE)
+    retried = await runtime.manager.resume_stalled(before=now - OVERDUE)
     if retried:
-        log.warning("applied overdue decisions", extra={"count": len(retried)})
+        log.warning("resumed stalled work", extra={"count": len(retried)})
     report = await runtime.attention.tick(now)
     if report != TickReport():
         log.info("attention tick", extra=vars(report))

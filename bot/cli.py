@@ -46,6 +46,7 @@ CORE_COMMANDS = {
     "runs": "runs",
     "show": "show",
     "cancel": "cancel",
+    "retry": "retry",
 }
 JSON_COMMANDS = frozenset({"start", "pending", "runs", "show", "approve", "reject", "edit"})
 # Answered from the database alone (bot.core.reads): they never act.
@@ -95,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("runs", "list recent runs")
     add("show", "show one run with its audit trail", ("run", "run id", None))
     add("cancel", "cancel a run", ("run", "run id", None), ("reason", "why (optional)", "*"))
+    add("retry", "send a run's unsent email now", ("run", "run id", None))
     return parser
 
 

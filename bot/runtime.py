@@ -13,6 +13,7 @@ import socket
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -20,7 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.drafting import Drafter, TemplateDrafter
-from adapters.email import EmailSender, Transport
+from adapters.email import EmailSender, RetryPolicy, Transport
 from adapters.outbox import OutboxTransport
 from adapters.smtp import SmtpConfig, SmtpTransport
 from bot.attention.schedules import Schedules
@@ -136,8 +137,14 @@ async def open_runtime(
                 sessions=sessions,
                 transport=transport or build_transport(settings),
                 sender=settings.smtp_from,
+                retry=RetryPolicy(window=timedelta(hours=settings.send_retry_hours)),
             )
-            deps = WorkflowDeps(sessions=sessions, email=email, drafter=build_drafter(settings))
+            deps = WorkflowDeps(
+                sessions=sessions,
+                email=email,
+                drafter=build_drafter(settings),
+                zone=ZoneInfo(settings.timezone),
+            )
             manager = RunManager(
                 deps=deps,
                 checkpointer=checkpointer,

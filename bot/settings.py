@@ -7,6 +7,7 @@ Ecosystem names where they exist (``DATABASE_URL``, ``TELEGRAM_BOT_TOKEN``,
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -24,6 +25,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.attention.policy import AttentionPolicy, QuietHours, parse_clock
 
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 PLACEHOLDERS = frozenset({"changeme", "change-me", "xxx", "secret", "token", "your-token", "todo"})
 
 
@@ -58,6 +60,9 @@ class Settings(BaseSettings):
 
     smtp_url: SecretStr | None = Field(None, alias="DESKHAND_SMTP_URL")
     smtp_from: str = Field("deskhand@localhost", alias="DESKHAND_SMTP_FROM")
+    # How long an email the mail server could not take is retried before the operator is
+    # asked (a one-tap Retry); attempts start seconds apart and grow to a few minutes.
+    send_retry_hours: float = Field(24.0, gt=0, le=24 * 14, alias="DESKHAND_SEND_RETRY_HOURS")
 
     openai_api_key: SecretStr | None = Field(None, alias="OPENAI_API_KEY")
     openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL")
@@ -181,7 +186,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _webhook_needs_secret(self) -> Settings:
-        if self.telegram_webhook_url and self.telegram_webhook_secret is None:
+        # Telegram accepts 1-256 of these; a blank one would quietly mean no check at all.
+        secret = self.telegram_webhook_secret
+        usable = secret is not None and WEBHOOK_SECRET.fullmatch(secret.get_secret_value())
+        if self.telegram_webhook_url and not usable:
             raise ValueError(
                 "DESKHAND_TELEGRAM_WEBHOOK_URL needs DESKHAND_TELEGRAM_WEBHOOK_SECRET "
                 "(1-256 characters of A-Z, a-z, 0-9, _ and -), so forged updates are refused"

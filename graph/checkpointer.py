@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from sqlalchemy.engine import make_url
 
-from memory.db import SQLITE_BUSY_TIMEOUT_S, libpq_url
+from memory.db import POOL_TIMEOUT_S, SQLITE_BUSY_TIMEOUT_S, libpq_url
 
 
 @asynccontextmanager
@@ -46,6 +46,10 @@ async def open_checkpointer(url: str) -> AsyncIterator[BaseCheckpointSaver[str]]
         min_size=2,
         max_size=20,
         open=False,
+        timeout=POOL_TIMEOUT_S,
+        # A connection a PostgreSQL restart has cut is replaced before use, not handed
+        # to the next resume (which would then fail with AdminShutdown).
+        check=AsyncConnectionPool.check_connection,
         kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
     )
     await pool.open(wait=True)

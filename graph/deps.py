@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, tzinfo
 
 from adapters.drafting import Drafter
 from adapters.email import EmailSender
@@ -16,3 +17,4 @@ class WorkflowDeps:
     sessions: Sessions
     email: EmailSender
     drafter: Drafter
+    zone: tzinfo = UTC  # the operator's time zone (DESKHAND_TIMEZONE), for times shown

@@ -12,6 +12,7 @@ twice, forked history), so every advance of a run holds its lock:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import hashlib
 import os
@@ -21,7 +22,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from memory.db import is_transient
+
 _LOCK_SLOTS = 1 << 20
+# How long taking a lock keeps trying while PostgreSQL is unreachable (a restart takes a
+# few seconds) before the caller gets the error.
+LOCK_RECONNECT_S = 15.0
 
 
 def _slot(run_id: str) -> int:
@@ -89,18 +95,39 @@ class RunLocks:
 
     async def _advisory(self, run_id: str, function: str) -> None:
         delay = 0.001
+        deadline = asyncio.get_running_loop().time() + LOCK_RECONNECT_S
         while True:
-            async with self._pg_guard:
-                conn = await self._connection()
-                cursor = await conn.execute(
-                    f"SELECT {function}(hashtextextended(%s, 0))", (run_id,)
-                )
-                row = await cursor.fetchone()
+            try:
+                async with self._pg_guard:
+                    conn = await self._connection()
+                    cursor = await conn.execute(
+                        f"SELECT {function}(hashtextextended(%s, 0))", (run_id,)
+                    )
+                    row = await cursor.fetchone()
+            except Exception as error:
+                if not is_transient(error):
+                    raise
+                # PostgreSQL restarted: the session ended and every advisory lock it held
+                # went with it, so there is nothing left to unlock; a lock is taken again
+                # on a new connection once the server answers.
+                await self._drop_connection()
+                if function == "pg_advisory_unlock":
+                    return
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+                await asyncio.sleep(0.2)
+                continue
             if function != "pg_try_advisory_lock" or (row and row[0]):
                 return
             # Another replica holds this run: wait without keeping anything busy.
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.05)
+
+    async def _drop_connection(self) -> None:
+        if self._pg is not None:
+            pg, self._pg = self._pg, None
+            with contextlib.suppress(Exception):
+                await pg.close()
 
     async def _connection(self) -> Any:
         if self._pg is None or self._pg.closed:

@@ -7,6 +7,9 @@ Invariants it keeps:
   exactly once however many taps race.
 - A decision committed but not applied (the process died in between) is applied by
   :meth:`RunManager.recover` at the next start.
+- The database going away (PostgreSQL restarting) fails nothing: a tap or a ``/run``
+  retries for a few seconds, a resume keeps retrying in the background, and the
+  scheduler's minute tick (:meth:`RunManager.resume_stalled`) picks up whatever is left.
 - Only runs Deskhand started are ever advanced: an unknown or finished id is refused and
   never started from START.
 """
@@ -17,13 +20,13 @@ import asyncio
 import functools
 import logging
 import secrets
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.types import Command
+from langgraph.types import Command, StateSnapshot
 
 from graph import expiry
 from graph.deps import WorkflowDeps
@@ -32,16 +35,24 @@ from graph.errors import AlreadyDecided, InvalidInput, NotFound, RunNotActive
 from graph.foreground import Foreground
 from graph.locks import RunLocks
 from graph.reports import DecideReport, RunDetail, RunReport, describe_decision
+from graph.retry import Retrier
 from graph.spec import WorkflowSpec
 from graph.tasks import TaskSet
 from memory import approvals, effects, events, records, runs
 from memory.approvals import DECIDED_STATUS, Action
+from memory.db import is_transient, retrying
 from memory.hotpath import HotPath
 from memory.models import Approval, Effect, Run
 
 log = logging.getLogger(__name__)
 
 _REMEMBERED = 10_000  # approvals whose facts are kept, so a tap need not read them first
+
+# While the database does not answer (a restart takes seconds), a tap or a /run retries
+# this long before the operator is told; a resume in the background retries longer,
+# then the minute tick takes over.
+ANSWER_RETRY_S = 15.0
+RESUME_RETRY_S = 600.0
 
 _STATUS_FOR_OUTCOME = {"sent": "completed", "in_doubt": "completed", "rejected": "rejected"}
 
@@ -71,6 +82,7 @@ class RunManager:
         self._sessions = deps.sessions
         self._hot = hotpath
         self._resuming = TaskSet()
+        self._stopping = asyncio.Event()
         self.foreground = Foreground()
         self._facts: dict[str, _Facts] = {}  # see _facts_of
         self._resume_slots = asyncio.Semaphore(resume_slots)
@@ -81,6 +93,13 @@ class RunManager:
             name: spec.build(deps=deps).compile(checkpointer=checkpointer, name=name)
             for name, spec in self._specs.items()
         }
+        self._retrier = Retrier(
+            sessions=deps.sessions,
+            email=deps.email,
+            locks=locks,
+            resume=self._resume_send,
+            zone=deps.zone,
+        )
 
     @property
     def workflows(self) -> Mapping[str, WorkflowSpec]:
@@ -100,26 +119,48 @@ class RunManager:
         if spec is None:
             raise NotFound(f"There is no workflow called \u201c{workflow}\u201d.")
         clean = spec.validate_inputs(inputs)
-        async with self._sessions.begin() as session:
-            run = await runs.create(
-                session,
-                workflow=spec.name,
-                workflow_version=spec.version,
-                inputs=clean,
-                started_by=actor,
-            )
-            await events.append(
-                session,
-                actor=actor,
-                kind="run.started",
-                summary=f"Started {spec.name} run {run.id}",
-                run_id=run.id,
-                workflow=spec.name,
-                workflow_version=spec.version,
-                data={"inputs": clean},
-            )
+
+        async def create() -> Run:
+            async with self._sessions.begin() as session:
+                run = await runs.create(
+                    session,
+                    workflow=spec.name,
+                    workflow_version=spec.version,
+                    inputs=clean,
+                    started_by=actor,
+                )
+                await events.append(
+                    session,
+                    actor=actor,
+                    kind="run.started",
+                    summary=f"Started {spec.name} run {run.id}",
+                    run_id=run.id,
+                    workflow=spec.name,
+                    workflow_version=spec.version,
+                    data={"inputs": clean},
+                )
+                return run
+
+        run = await retrying(create, within=ANSWER_RETRY_S, what="start a run")
         async with self._locks.hold(run.id):
-            return await self._advance(run, {"inputs": clean})
+            try:
+                return await self._advance(run, {"inputs": clean})
+            except Exception as error:
+                if not is_transient(error):
+                    raise
+            try:
+                # Carry on from wherever the failed attempt's checkpoints got to.
+                return await retrying(
+                    lambda: self._continue_held(run),
+                    within=ANSWER_RETRY_S,
+                    what="start a run",
+                    stop=self._stopping,
+                )
+            except Exception as error:
+                if not is_transient(error):
+                    raise
+                log.warning("run left for the minute tick", extra={"run_id": run.id})
+                return RunReport(run=run)
 
     # -- decide ------------------------------------------------------------------------
 
@@ -164,18 +205,27 @@ class RunManager:
         # letting go, so no recovery (here or on another replica) can apply the decision
         # in between, and nothing needs re-reading after the commit.
         async with self._locks.hold(facts.run_id):
-            outcome = await self._hot.decide(
-                approval_id,
-                action,
-                actor=actor,
-                actor_name=actor_name,
-                details=details,
-                event=decided,
+            outcome = await retrying(
+                lambda: self._hot.decide(
+                    approval_id,
+                    action,
+                    actor=actor,
+                    actor_name=actor_name,
+                    details=details,
+                    event=decided,
+                ),
+                within=ANSWER_RETRY_S,
+                what="decide",
             )
             if outcome is None:
                 raise NotFound(f"There is no approval {approval_id}. /pending lists open ones.")
             approval = outcome.approval
             if not outcome.won:
+                if approval.applied_at is None and approval.status != approvals.OPEN:
+                    # Decided but not applied: this very tap may have committed before its
+                    # connection was cut, or the winner's resume failed. Applying it is
+                    # idempotent under the run's lock, so nudge it now, not at the tick.
+                    self._resume_later(approval, verify=True)
                 await self.refused(
                     actor=actor, approval=approval, why=f"already {describe_decision(approval)}"
                 )
@@ -184,9 +234,15 @@ class RunManager:
                     approval=approval,
                 )
             if wait:
-                report = await self._apply_held(approval, outcome.run, verify=False)
-                return DecideReport(approval=approval, report=report)
-        settled = self._background(self._apply(approval, verify=False), approval_id=approval_id)
+                try:
+                    report = await self._apply_held(approval, outcome.run, verify=False)
+                    return DecideReport(approval=approval, report=report)
+                except Exception as error:
+                    if not is_transient(error):
+                        raise
+        # The decision is committed: the run resumes in the background (and keeps trying
+        # while the database is away); a crash before that is recovered at the next start.
+        settled = self._resume_later(approval, verify=wait)
         return DecideReport(approval=approval, report=RunReport(run=outcome.run), settled=settled)
 
     async def _facts_of(self, approval_id: str) -> _Facts:
@@ -211,29 +267,47 @@ class RunManager:
         self._facts[approval.id] = facts
         return facts
 
-    def _background(
-        self, work: Coroutine[Any, Any, RunReport], *, approval_id: str
-    ) -> asyncio.Task[RunReport]:
+    def _resume_later(self, approval: Approval, *, verify: bool) -> asyncio.Task[RunReport]:
+        """Apply a committed decision in the background, a few at a time.
+
+        A transient database failure is retried with a growing pause for
+        ``RESUME_RETRY_S``; each retry checks the checkpoint first (``verify``), since the
+        failed attempt may have got past the gate.
+        """
+        first = True
+
+        async def attempt() -> RunReport:
+            nonlocal first
+            checked, first = verify or not first, False
+            return await self._apply(approval, verify=checked)
+
         async def limited() -> RunReport:
             async with self._resume_slots:
                 await self.foreground.pause()  # presses being answered go first
-                return await work
+                return await retrying(
+                    attempt, within=RESUME_RETRY_S, what="resume", stop=self._stopping
+                )
 
         task = self._resuming.spawn(limited())
-        task.add_done_callback(functools.partial(self._resumed, approval_id=approval_id))
+        task.add_done_callback(functools.partial(self._resumed, approval_id=approval.id))
         return task
 
     def _resumed(self, task: asyncio.Task[RunReport], *, approval_id: str) -> None:
         if not task.cancelled() and task.exception() is not None:
             ref = secrets.token_hex(4)
             log.error(
-                "resume after a decision failed; the next start applies it",
+                "resume after a decision failed; the minute tick or the next start applies it",
                 exc_info=task.exception(),
                 extra={"approval_id": approval_id, "ref": ref},
             )
 
     async def drain(self) -> None:
-        """Wait for background resumes (at shutdown, before the checkpointer closes)."""
+        """Wait for background resumes (at shutdown, before the checkpointer closes).
+
+        A resume waiting for the database gives up at once: its decision stays committed
+        and unapplied, and the next start applies it.
+        """
+        self._stopping.set()
         await self._resuming.wait()
 
     def _details(
@@ -300,10 +374,7 @@ class RunManager:
         if waiting:
             resume = Command(resume={waiting[0].id: decision})
             return await self._advance(run, resume, applied=fresh.id)
-        if snapshot.next:
-            # The resume started before a crash and got past the gate: carry on.
-            return await self._advance(run, None, applied=fresh.id)
-        if not snapshot.values:
+        if not snapshot.tasks and not snapshot.values:
             log.error("run has no checkpoint", extra={"run_id": run.id})
             return await self._finish(
                 run,
@@ -312,7 +383,23 @@ class RunManager:
                 detail="Its saved state is missing; start the workflow again.",
                 applied=fresh.id,
             )
-        return await self._settle(run, snapshot.values, applied=fresh.id)
+        # The resume started before a crash and got past the gate: carry on from there.
+        return await self._carry_on(run, snapshot, applied=fresh.id)
+
+    async def _carry_on(
+        self, run: Run, snapshot: StateSnapshot, *, applied: str | None = None
+    ) -> RunReport:
+        """Continue a run from its last checkpoint, or settle it if its graph reached END.
+
+        A task whose writes were saved but not yet folded into a checkpoint (the process
+        died in between) is missing from ``snapshot.next`` yet still listed in
+        ``snapshot.tasks``; only a snapshot with no task left is the end of the graph.
+        Invoking with no input applies those saved writes and runs what follows.
+        """
+        if snapshot.tasks:
+            log.info("continuing interrupted run", extra={"run_id": run.id})
+            return await self._advance(run, None, applied=applied)
+        return await self._settle(run, snapshot.values, applied=applied)
 
     # -- expiry and snooze -------------------------------------------------------------
 
@@ -387,12 +474,42 @@ class RunManager:
         async with self._locks.hold(run_id):
             run = await settle_in_doubt(
                 sessions=self._sessions,
-                email=self._email,
+                retrier=self._retrier,
                 run_id=run_id,
                 verdict=verdict,
                 actor=actor,
             )
         return RunReport(run=run)
+
+    # -- send retries (graph/retry.py) ---------------------------------------------------
+
+    async def retry_due(self, *, now: datetime) -> list[RunReport]:
+        """Send the emails whose retry is due at ``now``; give up on those past the window."""
+        return await self._retrier.send_due(now=now)
+
+    async def retry(self, run_id: str, *, actor: str) -> RunReport:
+        """The operator's Retry: send a run's unsent email now.
+
+        Raises:
+            NotFound: no such run, or nothing of it to send again.
+        """
+        return await self._retrier.retry(run_id, actor=actor)
+
+    async def check_retry(self, run_id: str) -> None:
+        """Whether :meth:`retry` would find something to send now, without sending it.
+
+        Raises:
+            NotFound: no such run, or nothing of it to send again.
+        """
+        await self._retrier.check(run_id)
+
+    async def _resume_send(self, run: Run) -> RunReport | None:
+        """Resume a run whose workflow waits for its send retry (its lock held)."""
+        snapshot = await self._graphs[run.workflow].aget_state(_config(run.id))
+        waiting = [i for i in snapshot.interrupts if _is_retry(i.value)]
+        if not waiting:
+            return None
+        return await self._advance(run, Command(resume={waiting[0].id: {}}))
 
     # -- read --------------------------------------------------------------------------
 
@@ -432,38 +549,36 @@ class RunManager:
     async def recover(self) -> list[RunReport]:
         """Finish what a crash interrupted: apply committed decisions, continue runs.
 
-        Safe to call on every start and from several replicas at once: each run is
-        re-checked under its lock.
+        It costs what needs recovering, found by indexed queries: decisions committed
+        but not applied, and runs left ``running``. A run waiting at a gate needs
+        nothing. Safe to call on every start and from several replicas at once: each run
+        is re-checked under its lock.
         """
+        return await self._recover(before=None)
+
+    async def resume_stalled(self, *, before: datetime) -> list[RunReport]:
+        """Apply decisions and continue runs that nobody has advanced since ``before``.
+
+        A resume that gave up (the database was away longer than its retries) or a run
+        whose start could not finish leaves work behind while the bot keeps running; the
+        scheduler's minute tick calls this so it is not left until the next start. Each
+        is checked under its run's lock against the checkpoint, so work still in flight
+        is never repeated.
+        """
+        return await self._recover(before=before)
+
+    async def _recover(self, *, before: datetime | None) -> list[RunReport]:
+        async with self._sessions() as session:
+            unapplied = await approvals.decided_unapplied(session, decided_before=before)
+            running = await runs.running(session, updated_before=before)
         reports: list[RunReport] = []
-        async with self._sessions() as session:
-            unapplied = await approvals.decided_unapplied(session)
         for approval in unapplied:
-            log.info("recovering decision", extra={"approval_id": approval.id})
+            log.info("applying a decision left unapplied", extra={"approval_id": approval.id})
             reports.append(await self._apply(approval))
-        async with self._sessions() as session:
-            active = await runs.active(session)
-        for run in active:
+        for run in running:
             report = await self._continue(run.id)
             if report is not None:
                 reports.append(report)
-        return reports
-
-    async def apply_overdue(self, *, decided_before: datetime) -> list[RunReport]:
-        """Apply decisions committed before ``decided_before`` that no resume has applied.
-
-        A background resume that failed (the database went away mid-way, say) leaves its
-        decision committed but unapplied; the scheduler's minute tick calls this so it is
-        retried while the bot keeps running, not only at the next start. Each is checked
-        under its run's lock against the checkpoint, so a resume still in flight is never
-        repeated.
-        """
-        async with self._sessions() as session:
-            overdue = await approvals.decided_unapplied(session, decided_before=decided_before)
-        reports = []
-        for approval in overdue:
-            log.info("applying an overdue decision", extra={"approval_id": approval.id})
-            reports.append(await self._apply(approval))
         return reports
 
     async def _continue(self, run_id: str) -> RunReport | None:
@@ -472,16 +587,17 @@ class RunManager:
                 run = await runs.get(session, run_id=run_id)
             if run is None or run.status not in runs.ACTIVE:
                 return None
-            snapshot = await self._graphs[run.workflow].aget_state(_config(run.id))
-            if snapshot.interrupts:
-                return await self._waiting(run, snapshot.interrupts)
-            if snapshot.next:
-                log.info("continuing interrupted run", extra={"run_id": run.id})
-                return await self._advance(run, None)
-            if not snapshot.values:
-                # Died before the first checkpoint: the run row exists, so start it now.
-                return await self._advance(run, {"inputs": run.inputs})
-            return await self._settle(run, snapshot.values)
+            return await self._continue_held(run)
+
+    async def _continue_held(self, run: Run) -> RunReport:
+        """Take a run on from its checkpoint (its lock held): wait, carry on or settle."""
+        snapshot = await self._graphs[run.workflow].aget_state(_config(run.id))
+        if snapshot.interrupts:
+            return await self._waiting(run, snapshot.interrupts)
+        if not snapshot.tasks and not snapshot.values:
+            # Died before the first checkpoint: the run row exists, so start it now.
+            return await self._advance(run, {"inputs": run.inputs})
+        return await self._carry_on(run, snapshot)
 
     # -- internals ---------------------------------------------------------------------
 
@@ -492,7 +608,9 @@ class RunManager:
         graph = self._graphs[run.workflow]
         try:
             result = await graph.ainvoke(graph_input, _config(run.id), durability="sync")
-        except Exception:
+        except Exception as error:
+            if is_transient(error):
+                raise  # the caller retries; the checkpoint has the run where it got to
             ref = secrets.token_hex(4)
             log.exception("run failed", extra={"run_id": run.id, "ref": ref})
             return await self._finish(
@@ -567,3 +685,7 @@ def _config(run_id: str) -> RunnableConfig:
 
 def _approval_of(value: Any) -> str | None:
     return value.get("approval_id") if isinstance(value, dict) else None
+
+
+def _is_retry(value: Any) -> bool:
+    return isinstance(value, dict) and "retry" in value

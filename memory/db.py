@@ -5,14 +5,22 @@ Nothing connects at import time: call :func:`create_engine` from start-up code.
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import contextlib
+import logging
+import sqlite3
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
 Sessions = async_sessionmaker[AsyncSession]
+T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 # Long enough that 50 concurrent deciders queue for SQLite's single write lock instead of
 # failing with "database is locked"; short writes keep the real wait in milliseconds.
@@ -44,6 +52,81 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     for pragma in SQLITE_PRAGMAS:
         cursor.execute(pragma)
     cursor.close()
+
+
+# How long the checkpointer's and the hot path's pools may take to hand out a connection
+# that passed its check, before the caller gets PoolTimeout (transient, retried).
+POOL_TIMEOUT_S = 10.0
+
+
+def is_transient(error: BaseException) -> bool:
+    """Tell whether a database error may go away by itself, so the work is worth retrying.
+
+    True for a lost or refused connection (PostgreSQL restarting: ``AdminShutdown``,
+    ``connection refused``; a pool that could not hand out a live connection in time) and
+    for SQLite's "database is locked"; False for anything a retry cannot cure (a
+    constraint, a missing table, a bug).
+    """
+    if isinstance(error, exc.DBAPIError):
+        if error.connection_invalidated:
+            return True
+        error = error.orig if error.orig is not None else error
+    if isinstance(error, sqlite3.OperationalError):
+        return "locked" in str(error) or "busy" in str(error)
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return False
+    # psycopg_pool.PoolTimeout and every lost-connection error (AdminShutdown,
+    # "connection refused", "server closed the connection") are OperationalErrors;
+    # InterfaceError is raised when a connection already known to be closed is used.
+    return isinstance(error, psycopg.OperationalError | psycopg.InterfaceError)
+
+
+async def retrying(
+    work: Callable[[], Awaitable[T]],
+    *,
+    within: float,
+    what: str,
+    stop: asyncio.Event | None = None,
+) -> T:
+    """Run ``work``, again after a growing pause while it fails for a transient reason.
+
+    Args:
+        work: builds and awaits one attempt; it must be safe to repeat (one transaction,
+            or work that re-reads where it stands first).
+        within: seconds after which a transient failure is raised to the caller.
+        what: names the work in the log.
+        stop: once set (the process is stopping), a transient failure is raised at once
+            instead of waiting for the next attempt.
+
+    Returns:
+        What the successful attempt returned.
+
+    Raises:
+        Exception: a non-transient error at once, a transient one once ``within`` passed.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    delay = 0.2
+    while True:
+        try:
+            return await work()
+        except Exception as error:
+            if not is_transient(error) or loop.time() + delay > deadline:
+                raise
+            if stop is not None and stop.is_set():
+                raise
+            log.warning(
+                "database unavailable, retrying",
+                extra={"what": what, "retry_in_s": delay, "error": type(error).__name__},
+            )
+        if stop is None:
+            await asyncio.sleep(delay)
+        else:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+        delay = min(delay * 2, 5.0)
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:

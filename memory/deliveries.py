@@ -4,20 +4,42 @@ Two jobs, both safe with several replicas:
 
 - *delivery*: an approval is posted to a channel once: ``claim`` inserts a row keyed by
   (approval, channel) and only the replica whose insert succeeds posts;
-- *sync*: every message records the status it shows; a message whose approval has moved
-  on (decided in another chat, by the CLI, by another replica) is ``stale`` and is edited
-  by whoever records the new status first (``memory.hotpath.HotPath.mark_shown``).
+- *sync*: every message records what it shows (:func:`shown_state`: pending, decided, or
+  decided with the run's outcome); a message behind what its approval and run imply now
+  (decided in another chat, by the CLI, by another replica; a run finished by recovery
+  after the process that showed the decision died) is ``unsettled`` and is edited by
+  whoever records the new state first (``memory.hotpath.HotPath.mark_shown``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from memory.models import Approval, ApprovalDelivery, ApprovalMessage
+from memory.approvals import OPEN
+from memory.models import Approval, ApprovalDelivery, ApprovalMessage, Run
+from memory.runs import ACTIVE, FINISHED
+
+# Appended to the decision (``approved+run``) once a card shows what the run did; the
+# column holds 16 characters and the longest decision, ``cancelled``, leaves room for it.
+WITH_OUTCOME = "+run"
+
+
+def shown_state(approval_status: str, run_status: str | None) -> str:
+    """What a card of an approval in ``approval_status`` shows, as recorded in the database.
+
+    ``pending``; the decision (``approved``) while the run has not finished (or is not
+    shown); the decision with the run's outcome (``approved+run``) once it has.
+    """
+    if approval_status == OPEN:
+        return OPEN
+    if run_status in FINISHED:
+        return approval_status + WITH_OUTCOME
+    return approval_status
 
 
 async def claim(session: AsyncSession, *, approval_id: str, channel: str) -> bool:
@@ -95,7 +117,7 @@ async def add_message(
         channel: ``telegram``, ``slack``...
         chat_id: the chat or channel id.
         message_id: the message id (Telegram) or ts (Slack).
-        rendered_status: the approval status the message shows.
+        rendered_status: what the message shows (:func:`shown_state`).
 
     Returns:
         True when recorded here, False when the message was already recorded.
@@ -138,16 +160,46 @@ async def find_message(
     )
 
 
-async def stale(
-    session: AsyncSession, *, channel: str, limit: int = 50
-) -> Sequence[tuple[ApprovalMessage, Approval]]:
-    """Messages in ``channel`` that show an older status than their approval has now."""
-    result = await session.execute(
-        select(ApprovalMessage, Approval)
-        .join(Approval, Approval.id == ApprovalMessage.approval_id)
-        .where(ApprovalMessage.channel == channel)
-        .where(ApprovalMessage.rendered_status != Approval.status)
+async def unsettled(
+    session: AsyncSession, *, channel: str, since: datetime, limit: int = 50
+) -> Sequence[tuple[ApprovalMessage, Approval, Run]]:
+    """Messages in ``channel`` behind what their approval and run imply now, oldest first.
+
+    Found from the runs by their status index (those still active, and those finished
+    since ``since``), then their decided approvals and those approvals' messages by
+    theirs, so a pass never reads every card ever posted. A card whose run finished before
+    ``since`` without it ever showing so is left as it is (the dispatcher looks back far
+    at start-up, see ``bot.core.delivery``).
+
+    Args:
+        session: an open session.
+        channel: the channel.
+        since: how far back finished runs are looked at.
+        limit: at most this many.
+
+    Returns:
+        (message, approval, run) for each message to edit.
+    """
+    decided: dict[str, tuple[Approval, Run]] = {}
+    for runs in (Run.status.in_(ACTIVE), Run.status.in_(FINISHED) & (Run.updated_at >= since)):
+        result = await session.execute(
+            select(Approval, Run)
+            .join(Run, Run.id == Approval.run_id)
+            .where(runs, Approval.status != OPEN)
+        )
+        decided.update((a.id, (a, r)) for a, r in result.all())
+    if not decided:
+        return []
+    # By approval only: given the channel too, SQLite would walk the channel's every card.
+    shown = await session.scalars(
+        select(ApprovalMessage)
+        .where(ApprovalMessage.approval_id.in_(list(decided)))
         .order_by(ApprovalMessage.id)
-        .limit(limit)
     )
-    return [(m, a) for m, a in result.all()]
+    behind = []
+    for message in shown:
+        approval, run = decided[message.approval_id]
+        state = shown_state(approval.status, run.status)
+        if message.channel == channel and message.rendered_status != state:
+            behind.append((message, approval, run))
+    return behind[:limit]

@@ -4,7 +4,12 @@ A row moves through these states::
 
     pending --> succeeded
        |  \\--> failed --(reopen)--> pending
+       |  \\--> retrying --(take_retry)--> pending
+       |            \\--(give_up)--> failed
        \\----> in_doubt --(resolve by an operator)--> succeeded | failed
+
+``retrying`` means the action definitely did not happen and is tried again at
+``next_try_at``, until ``retry_until`` has passed (see :mod:`graph.retry`).
 
 ``pending`` means the intent is recorded and the outcome is not yet known. A row that is
 still ``pending`` when a new attempt starts belongs to an attempt that died mid-flight,
@@ -29,12 +34,13 @@ from sqlalchemy.sql.elements import ColumnElement
 from memory import events
 from memory.models import Effect, utcnow
 
-Status = Literal["pending", "succeeded", "failed", "in_doubt"]
+Status = Literal["pending", "succeeded", "failed", "in_doubt", "retrying"]
 
 PENDING: Status = "pending"
 SUCCEEDED: Status = "succeeded"
 FAILED: Status = "failed"
 IN_DOUBT: Status = "in_doubt"
+RETRYING: Status = "retrying"
 
 
 async def get(session: AsyncSession, *, key: str) -> Effect | None:
@@ -116,7 +122,7 @@ async def record_intent(
     return effect
 
 
-async def _transition(
+async def transition(
     session: AsyncSession,
     *,
     key: str,
@@ -124,6 +130,7 @@ async def _transition(
     values: dict[str, Any],
     extra_where: Sequence[ColumnElement[bool]] = (),
 ) -> bool:
+    """Move the row for ``key`` from one of ``allowed_from``; True when this call won."""
     statement = (
         update(Effect)
         .where(Effect.key == key, Effect.status.in_(allowed_from), *extra_where)
@@ -152,7 +159,7 @@ async def mark_attempt(
         Whether this call won (the row was ``pending`` and matched ``expected_attempts``).
     """
     extra = [] if expected_attempts is None else [Effect.attempts == expected_attempts]
-    return await _transition(
+    return await transition(
         session,
         key=key,
         allowed_from=[PENDING],
@@ -175,11 +182,11 @@ async def mark_succeeded(session: AsyncSession, *, key: str, result: dict[str, A
     Returns:
         Whether this call won.
     """
-    return await _transition(
+    return await transition(
         session,
         key=key,
         allowed_from=[PENDING, IN_DOUBT],
-        values={"status": SUCCEEDED, "result": result, "error": None},
+        values={"status": SUCCEEDED, "result": result, "error": None, "next_try_at": None},
     )
 
 
@@ -194,7 +201,7 @@ async def mark_failed(session: AsyncSession, *, key: str, error: str) -> bool:
     Returns:
         Whether this call won (the row was ``pending``).
     """
-    return await _transition(
+    return await transition(
         session, key=key, allowed_from=[PENDING], values={"status": FAILED, "error": error}
     )
 
@@ -210,7 +217,7 @@ async def mark_in_doubt(session: AsyncSession, *, key: str, error: str) -> bool:
     Returns:
         Whether this call won (the row was ``pending``).
     """
-    return await _transition(
+    return await transition(
         session, key=key, allowed_from=[PENDING], values={"status": IN_DOUBT, "error": error}
     )
 
@@ -226,10 +233,34 @@ async def reopen(session: AsyncSession, *, key: str, request: dict[str, Any] | N
     Returns:
         Whether this call won (the row was ``failed``).
     """
-    values: dict[str, Any] = {"status": PENDING, "error": None}
+    values: dict[str, Any] = {
+        "status": PENDING,
+        "error": None,
+        "next_try_at": None,
+        "retry_until": None,
+    }
     if request is not None:
         values["request"] = request
-    return await _transition(session, key=key, allowed_from=[FAILED], values=values)
+    return await transition(session, key=key, allowed_from=[FAILED], values=values)
+
+
+async def for_run(session: AsyncSession, *, run_id: str) -> Sequence[Effect]:
+    """Return a run's effects, oldest first.
+
+    Args:
+        session: an open session.
+        run_id: the run.
+
+    Returns:
+        Its ledger rows.
+    """
+    result = await session.scalars(
+        select(Effect)
+        .where(Effect.run_id == run_id)
+        .order_by(Effect.created_at, Effect.key)
+        .execution_options(populate_existing=True)
+    )
+    return result.all()
 
 
 async def in_doubt(session: AsyncSession, *, limit: int = 100) -> Sequence[Effect]:
@@ -259,6 +290,7 @@ async def resolve(
     outcome: Literal["succeeded", "failed"],
     actor: str,
     note: str | None = None,
+    allowed_from: Sequence[Status] = (IN_DOUBT,),
 ) -> bool:
     """Settle an ``in_doubt`` effect after an operator checked by hand what happened.
 
@@ -271,9 +303,11 @@ async def resolve(
             attempt may perform it).
         actor: who checked, e.g. ``"telegram:123"``.
         note: what they saw, for the audit trail.
+        allowed_from: the statuses it may be settled from; an email still being
+            retried, or given up on, may be settled too ("I sent it by hand").
 
     Returns:
-        Whether this call won (the row exists and was ``in_doubt``).
+        Whether this call won (the row exists and was in one of ``allowed_from``).
 
     Raises:
         ValueError: ``outcome`` is neither ``"succeeded"`` nor ``"failed"``.
@@ -284,12 +318,17 @@ async def resolve(
             "status": SUCCEEDED,
             "result": {"resolved_by": actor, "note": note},
             "error": None,
+            "next_try_at": None,
         }
     elif outcome == FAILED:
-        values = {"status": FAILED, "error": f"resolved as not done by {actor}: {note or '-'}"}
+        values = {
+            "status": FAILED,
+            "error": f"resolved as not done by {actor}: {note or '-'}",
+            "next_try_at": None,
+        }
     else:
         raise ValueError(f"outcome must be 'succeeded' or 'failed', not {outcome!r}")
-    if not await _transition(session, key=key, allowed_from=[IN_DOUBT], values=values):
+    if not await transition(session, key=key, allowed_from=allowed_from, values=values):
         return False
     effect = await get(session, key=key)
     await events.append(

@@ -34,7 +34,13 @@ from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import configure_mappers
 
 from memory.approvals import DECIDED_STATUS, OPEN, Action
-from memory.db import SQLITE_BUSY_TIMEOUT_S, SQLITE_PRAGMAS, is_sqlite, libpq_url
+from memory.db import (
+    POOL_TIMEOUT_S,
+    SQLITE_BUSY_TIMEOUT_S,
+    SQLITE_PRAGMAS,
+    is_sqlite,
+    libpq_url,
+)
 from memory.models import Approval, ApprovalMessage, Event, Run, utcnow
 from memory.runs import ACTIVE
 
@@ -464,8 +470,16 @@ async def open_hotpath(
     else:
         from psycopg_pool import AsyncConnectionPool
 
+        # Each connection is checked before it is handed out, so one that a PostgreSQL
+        # restart has cut is replaced instead of failing the next tap.
         pool: AsyncConnectionPool = AsyncConnectionPool(
-            libpq_url(url), min_size=1, max_size=10, open=False, kwargs={"autocommit": True}
+            libpq_url(url),
+            min_size=1,
+            max_size=10,
+            open=False,
+            timeout=POOL_TIMEOUT_S,
+            check=AsyncConnectionPool.check_connection,
+            kwargs={"autocommit": True},
         )
         await pool.open(wait=True)
         driver = _Postgres(pool)

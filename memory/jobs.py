@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,6 +30,32 @@ async def claim(session: AsyncSession, *, job_id: str, fire_key: str, by: str) -
     except IntegrityError:
         return False
     return True
+
+
+async def forget(session: AsyncSession, *, job_id: str, before: datetime) -> int:
+    """Delete the claims of ``job_id`` taken before ``before`` (claims that only need to
+    outlive a retry window, such as Slack deliveries).
+
+    Returns:
+        How many claims were deleted.
+    """
+    result = await session.execute(
+        delete(JobClaim).where(JobClaim.job_id == job_id, JobClaim.claimed_at < before)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def release(session: AsyncSession, *, job_id: str, fire_key: str) -> None:
+    """Give a claim back (the work it claimed could not be done), so it is claimed again.
+
+    Args:
+        session: the session; the caller commits.
+        job_id: the job.
+        fire_key: the firing.
+    """
+    await session.execute(
+        delete(JobClaim).where(JobClaim.job_id == job_id, JobClaim.fire_key == fire_key)
+    )
 
 
 async def claim_digest(

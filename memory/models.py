@@ -249,12 +249,17 @@ class Effect(Base):
     """Effects ledger: intent is written before an external action, the result after.
 
     status: ``pending`` (intent recorded, outcome not yet known), ``succeeded``,
-    ``failed`` (definitely did not happen) or ``in_doubt`` (a previous attempt died
-    mid-flight; it may or may not have happened and must not be repeated blindly).
+    ``failed`` (definitely did not happen), ``retrying`` (did not happen for a reason that
+    may pass; tried again at ``next_try_at`` until ``retry_until``) or ``in_doubt`` (a
+    previous attempt died mid-flight; it may or may not have happened and must not be
+    repeated blindly).
     """
 
     __tablename__ = "effects"
-    __table_args__ = (Index("ix_effects_status_updated", "status", "updated_at"),)
+    __table_args__ = (
+        Index("ix_effects_status_updated", "status", "updated_at"),
+        Index("ix_effects_status_next_try", "status", "next_try_at"),
+    )
 
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))
@@ -264,5 +269,7 @@ class Effect(Base):
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_try_at: Mapped[datetime | None] = mapped_column()
+    retry_until: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -99,9 +100,22 @@ async def recent(
     return (await session.scalars(stmt)).all()
 
 
-async def active(session: AsyncSession) -> Sequence[Run]:
-    """Return runs that are running or waiting (checked at start-up for recovery)."""
-    return (await session.scalars(select(Run).where(Run.status.in_(ACTIVE)))).all()
+async def running(
+    session: AsyncSession, *, updated_before: datetime | None = None
+) -> Sequence[Run]:
+    """Return runs left ``running``: nobody is advancing them if the process died.
+
+    A run waiting at a gate is ``waiting`` and needs nothing until it is decided, so
+    recovery reads only these (through ``ix_runs_status_updated``), not every open run.
+
+    Args:
+        session: an open session.
+        updated_before: only those not updated since then (the minute tick's check).
+    """
+    stmt = select(Run).where(Run.status == "running")
+    if updated_before is not None:
+        stmt = stmt.where(Run.updated_at < updated_before)
+    return (await session.scalars(stmt.order_by(Run.updated_at))).all()
 
 
 async def finish(

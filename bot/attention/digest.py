@@ -13,6 +13,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.views import ApprovalView, DigestView, DoubtItem, RunView, ScheduledItem
+from graph.retry import RETRYABLE
 from memory.models import Approval, Effect, Run
 
 PAGE = 25
@@ -62,6 +63,11 @@ async def assemble(
     doubt_rows = await session.scalars(
         select(Effect).where(Effect.status == "in_doubt").order_by(Effect.updated_at).limit(page)
     )
+    unsent = (Run.status.not_in(("cancelled", "failed"))) & Run.outcome.in_(RETRYABLE)
+    unsent_rows = await session.scalars(
+        select(Run).where(unsent).order_by(Run.updated_at.desc()).limit(page)
+    )
+    unsent_total = await _count(session, select(Run.id).where(unsent))
     waiting = select(Approval.id).where(_waiting(now))
     waiting_rows = await session.scalars(
         select(Approval)
@@ -94,4 +100,6 @@ async def assemble(
         completed=tuple(RunView.of(r) for r in done_rows),
         completed_total=await _count(session, done),
         scheduled=scheduled,
+        not_sent=tuple(RunView.of(r) for r in unsent_rows),
+        not_sent_total=unsent_total,
     )

@@ -59,6 +59,7 @@ class TickReport:
     """What one tick did."""
 
     expired: int = 0
+    retried: int = 0
     batches: int = 0
     digests: int = 0
     reminded: int = 0
@@ -111,14 +112,18 @@ class Attention:
         self._notifiers.append(notifier)
 
     async def tick(self, now: datetime) -> TickReport:
-        """Expire what is due, send the digest and the batches when their time has come."""
+        """Expire what is due, retry unsent email, send the digest and batches when due."""
         expired = len(await self._manager.expire_due(now=now))
+        # Emails the mail server could not take yet: due retries go out, expired ones give up.
+        retried = len(await self._manager.retry_due(now=now))
         if self._schedules is not None:
             await self._schedules.fire_due_once(now)
         # The digest first: a batch in the same window would repeat what it just showed.
         digests = await self._daily_digest(now)
         batches, reminded = await self._batches(now)
-        return TickReport(expired=expired, batches=batches, digests=digests, reminded=reminded)
+        return TickReport(
+            expired=expired, retried=retried, batches=batches, digests=digests, reminded=reminded
+        )
 
     async def _batches(self, now: datetime) -> tuple[int, int]:
         window = self._policy.batch_window(now).isoformat()

@@ -48,6 +48,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("/show <run>", "one run with its audit trail"),
     ("/cancel <run> [reason]", "stop a run and close its open approvals"),
     ("/resolve <run> sent|resend", "settle an email that may or may not have gone out"),
+    ("/retry <run>", "send an email the mail server could not take, now"),
     ("/digest", "the digest now: exceptions, waiting, done, next"),
     ("/snooze <id> <duration>", "keep a request out of batches, e.g. 2h or 1d"),
     ('/schedule <workflow> "every monday 9:00" key=value ...', "run a workflow on a schedule"),
@@ -89,6 +90,7 @@ class Core:
             "show": reading["show"],
             "cancel": self._cancel,
             "resolve": self._resolve,
+            "retry": self._retry,
         }
         if attention is not None:
             self._handlers.update(attention.handlers())
@@ -158,6 +160,28 @@ class Core:
         except AlreadyDecided as exc:
             card = ApprovalCard(ApprovalView.of(exc.approval))
             return Response((Text(str(exc), "warn"), card), refused=True)
+        except DeskhandError as exc:
+            return Response((Text(str(exc), "warn"),), refused=True)
+        except Exception:
+            ref = secrets.token_hex(4)
+            log.exception("check failed", extra={"ref": ref, "actor": inbound.user.actor})
+            text = f"Something went wrong on my side (ref {ref}); the details are in the log."
+            return Response((Text(text, "error"),), refused=True, error_ref=ref)
+
+    async def check_retry(self, inbound: Inbound, run_id: str) -> Response:
+        """Whether a Retry button's press on ``run_id`` would send something; never raises.
+
+        Lets a front-end answer the press at once (a refusal as an alert) and send after:
+        refused, and logged, when the user is not an operator, the id is not a run's, or
+        the run has nothing to retry (sent meanwhile, a second tap); otherwise one Text.
+        The press then does what ``/retry <run>`` does, through :meth:`handle`.
+        """
+        try:
+            if not self._operators.allows(inbound.user):
+                return await self._refuse(inbound)
+            clean = parse_run_id(run_id, usage="/retry <run>")
+            await self._manager.check_retry(clean)
+            return Response((Text(f"Sending the email of run {clean} again…"),))
         except DeskhandError as exc:
             return Response((Text(str(exc), "warn"),), refused=True)
         except Exception:
@@ -332,6 +356,15 @@ class Core:
             run_id, verdict.strip().lower(), actor=inbound.user.actor
         )
         return (Text(f"Run {run_id}: {report.run.detail}.", "ok"),)
+
+    async def _retry(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
+        run_id = parse_run_id(rest, usage="/retry <run>")
+        report = await self._manager.retry(run_id, actor=inbound.user.actor)
+        self._changed()
+        run = report.run
+        if run.outcome == "sent":
+            return (Text(f"Run {run_id} {run.status}: {run.detail}", "ok"),)
+        return (Text(f"Run {run_id} {run.status}: {run.detail}", "warn"),)
 
 
 def _waiting(report: RunReport) -> tuple[Reply, ...]:

@@ -2,8 +2,12 @@
 
 Each chat front-end implements :class:`Notifier` (post a card, refresh a card). The
 :class:`Dispatcher` is channel-neutral: it posts approvals a channel has not been sent yet
-(claimed once per channel, so several replicas never double-post) and refreshes every
-message whose approval was decided somewhere else: another chat, the CLI, another replica.
+(claimed once per channel, so several replicas never double-post) and brings every card
+up to what its approval and run imply now (``memory.deliveries.shown_state``): decided
+somewhere else (another chat, the CLI, another replica), or its run finished after the
+process that showed the decision stopped (recovery finished it). Each card's new state is
+claimed before the edit, so one edit per change however many passes and replicas see it.
+Channels that can show them are also told of emails given up on (``bot.core.notices``).
 """
 
 from __future__ import annotations
@@ -13,14 +17,22 @@ import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from bot.core.messages import ApprovalView
+from bot.core import notices
+from bot.core.messages import ApprovalView, RunView
 from memory import deliveries
 from memory.db import Sessions
 from memory.hotpath import HotPath
 
 log = logging.getLogger(__name__)
+
+# How far back a pass looks for runs that finished without their cards showing it: the
+# first pass after start-up covers a long outage, later ones the last hour (a card whose
+# edit failed is retried on every pass in that hour, then at the next start).
+CATCH_UP = timedelta(days=7)
+RECENT = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -41,8 +53,10 @@ class Notifier(Protocol):
         """Post a card to the channel's default destination; None when there is none."""
         ...
 
-    async def refresh_approval(self, view: ApprovalView, ref: MessageRef) -> None:
-        """Edit an existing card in place to show the approval as it is now."""
+    async def refresh_approval(
+        self, view: ApprovalView, ref: MessageRef, run: RunView | None = None
+    ) -> None:
+        """Edit an existing card in place to show the approval (and its run) as it is now."""
         ...
 
     def holds(self, ref: MessageRef) -> bool:
@@ -67,14 +81,15 @@ async def record_shown(
             channel=ref.channel,
             chat_id=ref.chat_id,
             message_id=ref.message_id,
-            rendered_status=view.status,
+            rendered_status=deliveries.shown_state(view.status, None),
         )
 
 
 async def mark_refreshed(hot: HotPath, *, ref: MessageRef, approval_id: str, status: str) -> bool:
     """Record that the message at ``ref`` now shows ``status`` (True if it changed).
 
-    On every tap's path, so one statement on the driver (:mod:`memory.hotpath`).
+    ``status`` is what the card shows (``memory.deliveries.shown_state``). On every tap's
+    path, so one statement on the driver (:mod:`memory.hotpath`).
     """
     return await hot.mark_shown(
         approval_id=approval_id,
@@ -86,7 +101,7 @@ async def mark_refreshed(hot: HotPath, *, ref: MessageRef, approval_id: str, sta
 
 
 class Dispatcher:
-    """Posts new approvals and refreshes stale cards for every configured channel."""
+    """Posts new approvals, refreshes stale cards and tells of emails given up on."""
 
     def __init__(
         self,
@@ -105,6 +120,7 @@ class Dispatcher:
         self._min_gap = min_gap
         self._risks = risks
         self._poked = asyncio.Event()
+        self._look_back = CATCH_UP  # RECENT once a pass has caught up
 
     def poke(self) -> None:
         """Run the next pass now (something changed in this process)."""
@@ -131,6 +147,8 @@ class Dispatcher:
             try:
                 done += await self._deliver(notifier)
                 done += await self._refresh(notifier)
+                if isinstance(notifier, notices.RetryNotifier):
+                    done += await notices.deliver(self._sessions, notifier)
             except Exception:
                 ref = secrets.token_hex(4)
                 log.exception(
@@ -172,26 +190,32 @@ class Dispatcher:
         return posted
 
     async def _refresh(self, notifier: Notifier) -> int:
+        since = datetime.now(UTC) - self._look_back
         async with self._sessions() as session:
-            stale = await deliveries.stale(session, channel=notifier.channel)
+            behind = await deliveries.unsettled(session, channel=notifier.channel, since=since)
+        self._look_back = RECENT
         edited = 0
-        for message, approval in stale:
+        for message, approval, run in behind:
             ref = MessageRef(message.channel, message.chat_id, message.message_id)
             # A card being decided by a tap is that handler's to edit (and to record): in a
             # burst of taps every pass would otherwise find each of them stale.
             if notifier.holds(ref):
                 continue
-            if not await mark_refreshed(
-                self._hot, ref=ref, approval_id=approval.id, status=approval.status
-            ):
+            state = deliveries.shown_state(approval.status, run.status)
+            if not await mark_refreshed(self._hot, ref=ref, approval_id=approval.id, status=state):
                 continue  # another pass or replica is at it
             try:
-                await notifier.refresh_approval(ApprovalView.of(approval), ref)
+                await notifier.refresh_approval(ApprovalView.of(approval), ref, RunView.of(run))
                 edited += 1
             except Exception:
+                ref_id = secrets.token_hex(4)
                 log.exception(
                     "could not refresh a card",
-                    extra={"channel": notifier.channel, "approval_id": approval.id},
+                    extra={"channel": notifier.channel, "approval_id": approval.id, "ref": ref_id},
+                )
+                # Give the card back as it was, so a later pass tries again.
+                await mark_refreshed(
+                    self._hot, ref=ref, approval_id=approval.id, status=message.rendered_status
                 )
         return edited
 

@@ -13,6 +13,7 @@ from collections.abc import Awaitable
 
 from bot.core.messages import ApprovalCard, ApprovalView, Response, Text
 from graph.errors import AlreadyDecided, DeskhandError
+from memory.db import is_transient
 
 log = logging.getLogger(__name__)
 
@@ -36,17 +37,14 @@ async def answered(work: Awaitable[Response], *, actor: str) -> Response:
         )
     except DeskhandError as exc:
         return Response((Text(str(exc), "warn"),), refused=True)
-    except Exception:
+    except Exception as exc:
         ref = secrets.token_hex(4)
         log.exception("command failed", extra={"ref": ref, "actor": actor})
-        return Response(
-            (
-                Text(
-                    f"Something went wrong on my side (ref {ref}). Nothing you sent was "
-                    "lost; the details are in the log.",
-                    "error",
-                ),
-            ),
-            refused=True,
-            error_ref=ref,
+        text = (
+            f"I can't reach the database right now (ref {ref}). Try again in a minute; "
+            "/pending and /runs show what was recorded."
+            if is_transient(exc)
+            else f"Something went wrong on my side (ref {ref}). Nothing you sent was "
+            "lost; the details are in the log."
         )
+        return Response((Text(text, "error"),), refused=True, error_ref=ref)

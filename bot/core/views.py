@@ -159,18 +159,64 @@ class DigestView:
     completed: tuple[RunView, ...]
     completed_total: int
     scheduled: tuple[ScheduledItem, ...]
+    # Runs whose email the mail server could not take yet (or that gave up): their detail
+    # says "Not sent yet: mail server unreachable, next try 14:05 UTC" or how to retry.
+    not_sent: tuple[RunView, ...] = ()
+    not_sent_total: int = 0
 
     @property
     def empty(self) -> bool:
         """Nothing failed, nothing waits, nothing completed."""
         return not (
-            self.failed_total or self.in_doubt_total or self.waiting_total or self.completed_total
+            self.failed_total
+            or self.in_doubt_total
+            or self.not_sent_total
+            or self.waiting_total
+            or self.completed_total
         )
+
+    @property
+    def attention_total(self) -> int:
+        """Failed runs, emails in doubt and emails not sent yet."""
+        return self.failed_total + self.in_doubt_total + self.not_sent_total
+
+    @property
+    def attention_shown(self) -> int:
+        """How many of :attr:`attention_total` the lists show."""
+        return len(self.failed) + len(self.in_doubt) + len(self.not_sent)
 
     @property
     def low_risk_ids(self) -> tuple[str, ...]:
         """The pending low-risk approvals shown, for "Approve all low-risk"."""
         return tuple(v.id for v in self.waiting if v.risk == "low")
+
+
+NOT_SENT = "Not sent: the email to "  # how a retry notice's text begins
+
+
+@dataclass(frozen=True)
+class RetryNotice:
+    """An email given up on after its retry window, offered to the operator to Retry.
+
+    ``key`` names this giving-up (``memory.retries.give_up_key``): what a channel claims
+    before posting it, so it is posted once per channel.
+    """
+
+    key: str
+    run_id: str
+    workflow: str
+    to: str
+    subject: str
+    why: str
+
+    @property
+    def text(self) -> str:
+        """The notice in words: ``Not sent: the email to ... (run ...): <why>.``"""
+        why = self.why.rstrip(".")
+        return (
+            f"{NOT_SENT}{self.to} “{self.subject}” (run {self.run_id}, "
+            f"{self.workflow}): {why}. Retry when the mail server is back."
+        )
 
 
 @dataclass(frozen=True)

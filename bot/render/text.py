@@ -175,7 +175,7 @@ def _(reply: DigestView, now: datetime) -> str:
             f"{reply.period_start:%a %H:%M} UTC."
         )
     lines = [f"Digest ({reply.period_start:%a %H:%M} \u2192 {reply.period_end:%a %H:%M} UTC)"]
-    if reply.failed_total or reply.in_doubt_total:
+    if reply.attention_total:
         lines.append("Needs attention:")
         lines += [
             f"  \u2718 run {r.id} ({r.workflow}) failed: {r.detail or r.outcome}"
@@ -186,7 +186,8 @@ def _(reply: DigestView, now: datetime) -> str:
             f"/resolve {d.run_id} sent|resend"
             for d in reply.in_doubt
         ]
-        hidden = reply.failed_total + reply.in_doubt_total - len(reply.failed) - len(reply.in_doubt)
+        lines += [f"  \u23f3 run {r.id} ({r.workflow}): {r.detail}" for r in reply.not_sent]
+        hidden = reply.attention_total - reply.attention_shown
         if hidden:
             lines.append(f"  \u2026 and {hidden} more")
     if reply.waiting_total:

@@ -1,4 +1,5 @@
-"""Button presses (``block_actions``): Approve, Reject, Edit, Review; Approve all low-risk.
+"""Button presses (``block_actions``): Approve, Reject, Edit, Review; Approve all low-risk;
+Retry an email given up on.
 
 Every press is acknowledged first. Approve decides at once; Reject and Edit open a modal
 (the decision comes with its submission, see ``views``); Review opens the whole card.
@@ -29,6 +30,7 @@ from bot.slack.blocks import APPROVE, EDIT, OPEN, REJECT
 from bot.slack.cards import Conversation, message_of, post_card, show_outcome, tell
 from bot.slack.context import SlackContext
 from bot.slack.digests import APPROVE_LOW, DIGEST_KEY
+from bot.slack.notices import RETRY, RUN_ID, on_notice, retried_blocks
 from bot.slack.payloads import Click, Surface, encode_meta, parse_click
 from bot.slack.replies import message
 from bot.slack.surfaces import edit_modal, reject_modal, review_modal
@@ -127,6 +129,35 @@ async def on_approve_low(
             response = await ctx.core.handle(Inbound(user, action=action))
         await tell(ctx, _conversation(click, respond), message(response.replies))
         ctx.home.poke()
+
+
+async def on_retry(
+    ctx: SlackContext, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond
+) -> None:
+    """Retry (a notice's or a digest's): what /deskhand retry does; the notice shows it."""
+    await ack()
+    click = parse_click(body, key=RUN_ID)
+    if click is None or click.approval_id is None:
+        log.warning("retry button with a forged value refused")
+        if click is not None:
+            await tell(ctx, _conversation(click, respond), message_of(FORGED, "warn"))
+        return
+    run_id, conv = click.approval_id, _conversation(click, respond)
+    user = await ctx.user(click.user_id, click.user_name)
+    checked = await ctx.core.check_retry(Inbound(user), run_id)
+    if checked.refused:  # not an operator, or nothing to retry (a second click, sent already)
+        await tell(ctx, conv, message(checked.replies))
+        return
+    async with ctx.deciding(None), ctx.slot():
+        response = await ctx.core.handle(Inbound(user, text=f"/retry {run_id}"))
+    surface = click.surface
+    if response.refused or not on_notice(body) or surface.kind != "message":
+        await tell(ctx, conv, message(response.replies))  # a digest's Retry: the digest stays
+        return
+    text, blocks = retried_blocks(response, user.display)
+    await ctx.client.chat_update(
+        channel=surface.channel_id, ts=surface.ts, text=text, blocks=blocks
+    )
 
 
 def follow(
@@ -275,3 +306,4 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
     app.action(EDIT)(partial(on_edit, ctx))
     app.action(OPEN)(partial(on_open, ctx))
     app.action(APPROVE_LOW)(partial(on_approve_low, ctx))
+    app.action(RETRY)(partial(on_retry, ctx))

@@ -30,7 +30,7 @@ from sqlalchemy import text
 from bot.core.delivery import Notifier
 from bot.runtime import Runtime
 from bot.settings import Settings, SettingsError
-from bot.slack import actions, commands, errors, home, views
+from bot.slack import actions, commands, errors, home, replays, views
 from bot.slack.context import SlackContext
 from bot.slack.home import HomePublisher
 from bot.slack.http import web_app
@@ -128,6 +128,7 @@ class SlackChannel:
         )
         self.notifier: Notifier = slack_notifier
         self.context = SlackContext(runtime, self.client, slack_notifier, self.home)
+        replays.register(self.app, self.context)  # middleware: before any listener runs
         for module in (commands, actions, views):
             module.register(self.app, self.context)
         home.register(self.app, self.home)
@@ -171,10 +172,16 @@ class SlackChannel:
             await self._socket.connect_async()
             log.info("Slack connected in Socket Mode")
             return
-        self._runner = web.AppRunner(
-            web_app(self.app, healthy=self._healthy, intake=self.context.intake),
-            shutdown_timeout=2,
+        signing_secret = secret(settings.slack_signing_secret)
+        if signing_secret is None:  # build_app refused this already; kept for the type
+            raise SettingsError("HTTP mode needs SLACK_SIGNING_SECRET; see docs/slack.md.")
+        application = web_app(
+            self.app,
+            signing_secret=signing_secret,
+            healthy=self._healthy,
+            intake=self.context.intake,
         )
+        self._runner = web.AppRunner(application, shutdown_timeout=2)
         await self._runner.setup()
         await web.TCPSite(self._runner, settings.http_host, self._port).start()
         self.http_port = int(self._runner.addresses[0][1])

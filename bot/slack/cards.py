@@ -140,8 +140,8 @@ async def show_outcome(
 
     ``decided`` when this handler made the decision: its card is edited whoever claimed
     the refresh (the dispatcher leaves it alone meanwhile); otherwise only if unclaimed.
-    ``recorded`` when an earlier edit by this handler already recorded the card as
-    showing ``view.status`` (the run's outcome follows the decision with the same status).
+    ``recorded`` when an earlier edit by this handler already showed and recorded the
+    decision: this one shows the run's outcome, if no dispatcher has shown it first.
 
     Returns:
         True when every card message here was edited and is recorded as showing it.
@@ -189,18 +189,24 @@ async def update_card(
 ) -> bool:
     """Edit the card at ``ref`` to show ``view``; False when it was not this call's to edit.
 
-    ``record=False`` skips recording a decided card's status after the edit, for a second
-    edit of a card whose status was recorded by the first (a write per click saved).
+    ``decided`` with ``record``: the deciding handler's first edit, recorded after it.
+    Any other edit (``record=False``: the run's outcome after that first edit, whose state
+    a dispatcher may have noticed and shown already) records the new state first and
+    edits only if it recorded it.
     """
     if view.status == "pending":
         return False
-    if not decided:
-        if ctx.notifier.holds(ref):
-            return False  # the click that decided it is about to show the outcome
-        if not await mark_refreshed(
-            ctx.runtime.hotpath, ref=ref, approval_id=view.id, status=view.status
-        ):
-            return False  # already shows it, or someone else is editing it
+    hot = ctx.runtime.hotpath
+    if run is None:  # show all there is (a card that fell behind), never less than it has
+        pair = await hot.with_run(view.id)
+        run = RunView.of(pair[1]) if pair else None
+    state = deliveries.shown_state(view.status, run.status if run else None)
+    if not decided and ctx.notifier.holds(ref):
+        return False  # the click that decided it is about to show the outcome
+    if not (decided and record) and not await mark_refreshed(
+        hot, ref=ref, approval_id=view.id, status=state
+    ):
+        return False  # already shows it, or someone else is editing it
     try:
         await ctx.client.chat_update(
             channel=ref.chat_id,
@@ -210,14 +216,14 @@ async def update_card(
         )
     except SlackApiError as exc:
         # Hand the card back to the dispatcher, which retries stale cards on every pass.
-        await mark_refreshed(ctx.runtime.hotpath, ref=ref, approval_id=view.id, status="pending")
+        await mark_refreshed(hot, ref=ref, approval_id=view.id, status="pending")
         log.warning(
             "could not update a card",
             extra={"approval_id": view.id, "error": exc.response.get("error")},
         )
         return False
     if decided and record:
-        await mark_refreshed(ctx.runtime.hotpath, ref=ref, approval_id=view.id, status=view.status)
+        await mark_refreshed(hot, ref=ref, approval_id=view.id, status=state)
     return True
 
 

@@ -25,6 +25,7 @@ from bot.slack.blocks import (
     mrkdwn,
     split_text,
 )
+from bot.slack.notices import retry_actions
 
 APPROVE_LOW = "deskhand.approve_low"
 DIGEST_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9:_-]{0,59}")  # digest:2026-11-21, now:...:sl
@@ -39,7 +40,7 @@ def digest_blocks(view: DigestView, now: datetime) -> list[Block]:
             mrkdwn(f":clipboard: *Digest* ({span}): a quiet day. Nothing failed, nothing waits.")
         ]
     blocks = [header("Digest"), context(span)]
-    if view.failed_total or view.in_doubt_total:
+    if view.attention_total:
         lines = [
             f":x: run `{r.id}` ({escape(r.workflow)}) failed: {escape(r.detail or r.outcome or '')}"
             for r in view.failed
@@ -49,9 +50,14 @@ def digest_blocks(view: DigestView, now: datetime) -> list[Block]:
             f"gone out: `/deskhand resolve {d.run_id} sent|resend`"
             for d in view.in_doubt
         ]
-        hidden = view.failed_total + view.in_doubt_total - len(view.failed) - len(view.in_doubt)
+        lines += [
+            f":hourglass: run `{r.id}` ({escape(r.workflow)}): {escape(r.detail or '')}"
+            for r in view.not_sent
+        ]
+        hidden = view.attention_total - view.attention_shown
         lines += [f"\u2026 and {hidden} more"] if hidden else []
         blocks += _section("*Needs attention*", lines)
+        blocks += retry_actions(view.not_sent)
     if view.waiting_total:
         blocks.append(mrkdwn(f"*Waiting for you* ({view.waiting_total}, oldest first)"))
         blocks += items(view.waiting, now)

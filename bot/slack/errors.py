@@ -3,6 +3,11 @@
 The log gets the traceback, the reference and what kind of request failed, never the
 request body (it carries Slack's legacy verification token) nor any token. The user
 gets the reference only, never the exception text.
+
+Only a request known to come from Slack is answered: one whose signature
+:mod:`bot.slack.http` checked, or one from the Socket Mode connection. Anything else is
+logged in one line and left alone, so that a forged body can never choose where the
+answer goes (its ``response_url``, user or channel).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.slack.cards import Conversation, message_of, tell
 from bot.slack.context import SlackContext
+from bot.slack.http import VERIFIED
 from bot.slack.payloads import CHANNEL_ID, USER_ID
 
 log = logging.getLogger(__name__)
@@ -31,6 +37,9 @@ async def on_error(
     respond: AsyncRespond | None,
 ) -> None:
     """Anything a handler let escape: logged with a reference the user is shown."""
+    if request.mode != "socket_mode" and not request.context.get(VERIFIED):
+        log.warning("an unverified Slack request failed", extra={"error": type(error).__name__})
+        return
     try:
         await _report(ctx, error, body, respond)
     finally:

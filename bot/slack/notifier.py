@@ -1,5 +1,6 @@
-"""The dispatcher's way into Slack: post new approval cards, edit stale ones; and the
-attention service's: batches of held-back requests and the daily digest.
+"""The dispatcher's way into Slack: post new approval cards, edit stale ones, tell of an
+email given up on; and the attention service's: batches of held-back requests and the
+daily digest.
 
 Everything goes to ``SLACK_CHANNEL`` or, when it is unset, to a DM with the first operator
 in ``SLACK_ALLOWED_USERS``. After each post or edit App Home is refreshed for operators.
@@ -16,9 +17,11 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.delivery import MessageRef
-from bot.core.messages import ApprovalView, BatchView, DigestView
+from bot.core.messages import ApprovalView, BatchView, DigestView, RunView
+from bot.core.views import RetryNotice
 from bot.settings import Settings
 from bot.slack.blocks import card_blocks, card_text
+from bot.slack.notices import notice_blocks
 from bot.slack.replies import Message, message
 
 log = logging.getLogger(__name__)
@@ -89,6 +92,17 @@ class SlackNotifier:
         self._on_change()
         return MessageRef(self.channel, self._destination, str(posted["ts"]))
 
+    async def post_retry(self, view: RetryNotice) -> MessageRef | None:
+        """Post "Not sent ... [Retry]" for an email given up on to the default destination."""
+        target = await self.destination()
+        if target is None:
+            return None
+        posted = await self._client.chat_postMessage(
+            channel=target, text=view.text, blocks=notice_blocks(view), unfurl_links=False
+        )
+        self._destination = str(posted["channel"])
+        return MessageRef(self.channel, self._destination, str(posted["ts"]))
+
     async def post_batch(self, view: BatchView) -> None:
         """Post a batch of held-back requests (and reminders) to the default destination."""
         await self._post(message([view]))
@@ -107,8 +121,10 @@ class SlackNotifier:
         )
         self._on_change()
 
-    async def refresh_approval(self, view: ApprovalView, ref: MessageRef) -> None:
-        """Edit a card to show the approval as it is now (decided elsewhere)."""
+    async def refresh_approval(
+        self, view: ApprovalView, ref: MessageRef, run: RunView | None = None
+    ) -> None:
+        """Edit a card to show the approval (and its run) as it is now."""
         if self.holds(ref):
             return  # a click's handler is about to show the outcome, run included
         try:
@@ -116,7 +132,7 @@ class SlackNotifier:
                 channel=ref.chat_id,
                 ts=ref.message_id,
                 text=card_text(view),
-                blocks=card_blocks(view),
+                blocks=card_blocks(view, run=run),
             )
         except SlackApiError as exc:
             if exc.response.get("error") not in GONE:

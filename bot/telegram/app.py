@@ -20,7 +20,7 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.core.delivery import Notifier
 from bot.runtime import Runtime
 from bot.settings import Settings, SettingsError
-from bot.telegram import callbacks, conversation, errors, handlers
+from bot.telegram import callbacks, conversation, errors, handlers, replays
 from bot.telegram.concurrency import ChatOrderedProcessor
 from bot.telegram.deps import TelegramDeps
 from bot.telegram.notifier import CHANNEL, TelegramNotifier
@@ -92,6 +92,8 @@ class TelegramChannel:
         self.notifier: Notifier = self._notifier  # what the dispatcher sees
         self._following = TaskSet()  # runs' outcomes still to show on their cards
         deps = TelegramDeps(core=runtime.core, notifier=self._notifier, spawn=self._following.spawn)
+        if self.mode == "webhook":
+            replays.register(self.application, runtime.sessions)
         conversation.register(self.application, deps)
         handlers.register(self.application, deps)
         callbacks.register(self.application, deps)

@@ -1,4 +1,5 @@
-"""Inline-button presses: Approve, Reject, Edit and its fields, Show more, open, low-risk.
+"""Inline-button presses: Approve, Reject, Edit and its fields, Show more, open, low-risk,
+and Retry (an email given up on).
 
 Each press is checked by the core first (operator? approval known and still pending?): a
 refusal is answered with an alert and changes nothing, and a card that fell behind is
@@ -24,7 +25,7 @@ from bot.core.messages import (
     Response,
     Verb,
 )
-from bot.telegram import cards, prompts
+from bot.telegram import cards, notices, prompts
 from bot.telegram.callback_data import Kind, parse
 from bot.telegram.chunks import escape
 from bot.telegram.deps import TelegramDeps
@@ -103,22 +104,28 @@ def follow(tap: Tap, response: Response, deps: TelegramDeps) -> None:
         settled = await later
         with deps.notifier.in_hand(tap.chat_id, tap.message_id):
             try:
-                await settle(tap, settled, deps)
+                await settle(tap, settled, deps, outcome=True)
             except Exception:
                 log.exception("could not show a run's outcome", extra={"chat_id": tap.chat_id})
 
     deps.spawn(outcome())
 
 
-async def settle(tap: Tap, response: Response, deps: TelegramDeps) -> None:
-    """Show a decision on the card that was tapped; send the rest of the answer below it."""
+async def settle(
+    tap: Tap, response: Response, deps: TelegramDeps, *, outcome: bool = False
+) -> None:
+    """Show a decision on the card that was tapped; send the rest of the answer below it.
+
+    ``outcome`` for the run's outcome after the decision: whoever records it first shows
+    it, this handler or a dispatcher that noticed the run finish.
+    """
     notice = next((r for r in response.replies if isinstance(r, DecisionNotice)), None)
     shown = notice.approval if notice else None
     if response.refused:  # lost a race to another replica, or the decision failed
         shown = next((r.approval for r in response.replies if isinstance(r, ApprovalCard)), None)
     if shown is not None:
         run = notice.run if notice else None
-        await deps.notifier.show(tap.chat_id, tap.message_id, shown, run)
+        await deps.notifier.show(tap.chat_id, tap.message_id, shown, run, claim=outcome)
     rest = tuple(r for r in response.replies if r is not notice and not _same_card(r, shown))
     if rest:
         answer = Response(rest, refused=response.refused)
@@ -209,7 +216,7 @@ async def open_card(tap: Tap, deps: TelegramDeps) -> None:
     if view is None:
         return
     await tap.answer.give()
-    await deps.notifier.send(tap.chat_id, Response((ApprovalCard(view),)))
+    await deps.notifier.send(tap.chat_id, Response((ApprovalCard(view),)), asked=True)
 
 
 async def approve_low(tap: Tap, deps: TelegramDeps) -> None:
@@ -221,6 +228,29 @@ async def approve_low(tap: Tap, deps: TelegramDeps) -> None:
     await deps.notifier.send(tap.chat_id, response, reply_to=tap.message_id)
 
 
+async def retry(tap: Tap, deps: TelegramDeps) -> None:
+    """Retry: check through the core, answer, do what /retry does, show it on the message."""
+    run_id = tap.press.target
+    checked = await deps.core.check_retry(Inbound(tap.user), run_id)
+    if checked.refused:  # not an operator, or nothing to retry (a second tap, sent already)
+        alert = refusal_alert(checked, now=deps.notifier.now())
+        if not await tap.answer.give(alert, alert=True):
+            await deps.notifier.sender.send(tap.chat_id, escape(alert), reply_to=tap.message_id)
+        return
+    # Answered before sending: talking to the mail server can take longer than a tap should.
+    await tap.answer.give("Sending it again\u2026")
+    async with deps.deciding:
+        response = await deps.core.handle(Inbound(tap.user, text=f"/retry {run_id}"))
+    if response.refused:  # sent or retried elsewhere meanwhile: say so, leave the message
+        await deps.notifier.send(tap.chat_id, response, reply_to=tap.message_id)
+        return
+    if notices.is_notice(tap.text):  # the notice itself: it shows what the retry did, button gone
+        shown = notices.retried(response, tap.user.display)
+        await deps.notifier.sender.edit(tap.chat_id, tap.message_id, shown, None)
+    else:  # a digest's Retry: the digest stays as it was, the outcome comes below it
+        await deps.notifier.send(tap.chat_id, response, reply_to=tap.message_id)
+
+
 ACTIONS: dict[Kind, Action] = {
     "approve": approve,
     "reject": ask_reason,
@@ -230,6 +260,7 @@ ACTIONS: dict[Kind, Action] = {
     "more": show_more,
     "open": open_card,
     "low": approve_low,
+    "retry": retry,
 }
 
 

@@ -16,6 +16,7 @@ from bot.render.text import age
 from bot.telegram.callback_data import Press
 from bot.telegram.cards import RISK_MARK, button, open_rows
 from bot.telegram.chunks import clip, escape
+from bot.telegram.notices import retry_rows
 
 _LINE_MAX = 300
 
@@ -39,7 +40,7 @@ def digest_blocks(view: DigestView, *, now: datetime) -> list[str]:
     if view.empty:
         return [f"\U0001f4cb <b>Digest</b> ({span}): a quiet day. Nothing failed, nothing waits."]
     lines = [f"\U0001f4cb <b>Digest</b> ({span})"]
-    if view.failed_total or view.in_doubt_total:
+    if view.attention_total:
         lines += ["", "<b>Needs attention</b>"]
         lines += [
             f"\u274c run <code>{r.id}</code> ({escape(r.workflow)}) failed: "
@@ -51,9 +52,12 @@ def digest_blocks(view: DigestView, *, now: datetime) -> list[str]:
             f"out: /resolve {d.run_id} sent|resend"
             for d in view.in_doubt
         ]
-        shown = len(view.failed) + len(view.in_doubt)
-        if view.failed_total + view.in_doubt_total > shown:
-            lines.append(f"\u2026 and {view.failed_total + view.in_doubt_total - shown} more")
+        lines += [
+            f"\u23f3 run <code>{r.id}</code> ({escape(r.workflow)}): {_line(r.detail or '')}"
+            for r in view.not_sent
+        ]
+        if view.attention_total > view.attention_shown:
+            lines.append(f"\u2026 and {view.attention_total - view.attention_shown} more")
     if view.waiting_total:
         lines += ["", f"<b>Waiting for you</b> ({view.waiting_total}, oldest first)"]
         lines += [_item(item, now) for item in view.waiting]
@@ -82,7 +86,7 @@ def digest_blocks(view: DigestView, *, now: datetime) -> list[str]:
 
 
 def digest_rows(view: DigestView) -> list[list[InlineKeyboardButton]]:
-    """Approve all the low-risk requests shown (when there are some), then one per request."""
+    """Approve all the low-risk shown (if any), Retry each email given up on, open each request."""
     rows = []
     low = view.low_risk_ids
     try:
@@ -90,7 +94,7 @@ def digest_rows(view: DigestView) -> list[list[InlineKeyboardButton]]:
             rows.append([button(f"\u2705 Approve all {len(low)} low-risk", Press("low", view.key))])
     except ValueError:
         pass  # a key that does not fit in callback data: /approvelow, in the text, still works
-    return rows + open_rows(view.waiting)
+    return rows + retry_rows(view.not_sent) + open_rows(view.waiting)
 
 
 def batch_blocks(view: BatchView, *, now: datetime) -> list[str]:

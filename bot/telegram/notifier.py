@@ -1,9 +1,9 @@
 """Sending and editing Telegram messages, for the handlers and for the dispatcher.
 
 :class:`TelegramNotifier` is the dispatcher's :class:`~bot.core.delivery.Notifier` (post a
-card to ``TELEGRAM_CHAT_ID``, refresh a stale one) and the handlers' sender: it renders core
-responses, records every pending card it shows so the dispatcher keeps it current, and edits
-cards in place after decisions.
+card to ``TELEGRAM_CHAT_ID``, refresh a stale one, tell of an email given up on) and the
+handlers' sender: it renders core responses, records every pending card it shows so the
+dispatcher keeps it current, and edits cards in place after decisions.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from bot.core.messages import (
     Response,
     RunView,
 )
+from bot.core.views import RetryNotice
+from bot.telegram import notices
 from bot.telegram.cards import card
 from bot.telegram.render import messages
 from bot.telegram.sender import Sender
@@ -93,6 +95,15 @@ class TelegramNotifier:
         message = await self.sender.send(self._chat_id, rendered.html, markup=rendered.keyboard)
         return ref_of(message.chat_id, message.message_id)
 
+    async def post_retry(self, view: RetryNotice) -> MessageRef | None:
+        """Post "Not sent ... [Retry]" for an email given up on to the default chat."""
+        if self._chat_id is None:
+            return None
+        await self._wait_ready()
+        html, keyboard = notices.notice(view)
+        message = await self.sender.send(self._chat_id, html, markup=keyboard)
+        return ref_of(message.chat_id, message.message_id)
+
     async def post_batch(self, view: BatchView) -> None:
         """Post a batch of held-back requests (and reminders) to the default chat."""
         await self._post(Response((view,)))
@@ -108,12 +119,14 @@ class TelegramNotifier:
         await self._wait_ready()
         await self.send(self._chat_id, response)
 
-    async def refresh_approval(self, view: ApprovalView, ref: MessageRef) -> None:
-        """Edit a card in place to show its approval (and its run) as it is now."""
+    async def refresh_approval(
+        self, view: ApprovalView, ref: MessageRef, run: RunView | None = None
+    ) -> None:
+        """Edit a card in place to show its approval and its run (read if not given) now."""
         if self.holds(ref):
             return  # a tap's handler is about to show the outcome, run included
         await self._wait_ready()
-        rendered = card(view, now=self.now(), run=await self._run_of(view))
+        rendered = card(view, now=self.now(), run=run or await self._run_of(view))
         await self.sender.edit(
             int(ref.chat_id), int(ref.message_id), rendered.html, rendered.keyboard
         )
@@ -147,46 +160,85 @@ class TelegramNotifier:
             self._in_hand.discard(key)
 
     async def show(
-        self, chat_id: int, message_id: int, view: ApprovalView, run: RunView | None = None
+        self,
+        chat_id: int,
+        message_id: int,
+        view: ApprovalView,
+        run: RunView | None = None,
+        *,
+        claim: bool = False,
     ) -> None:
-        """Edit the card at hand to show ``view`` (and the run), then record that it does."""
+        """Edit the card at hand to show ``view`` (and the run), then record that it does.
+
+        With ``claim`` the new state is recorded first and the card edited only if this
+        call recorded it: a run's outcome, which the dispatcher (here or on another
+        replica) may have noticed and shown already. A failed edit gives it back.
+        """
+        ref = ref_of(chat_id, message_id)
+        run = run or await self._run_of(view)  # all there is, never less than the card has
+        state = deliveries.shown_state(view.status, run.status if run else None)
+        if claim and not await mark_refreshed(
+            self._hot, ref=ref, approval_id=view.id, status=state
+        ):
+            return
         rendered = card(view, now=self.now(), run=run)
-        await self.sender.edit(chat_id, message_id, rendered.html, rendered.keyboard)
-        await mark_refreshed(
-            self._hot, ref=ref_of(chat_id, message_id), approval_id=view.id, status=view.status
-        )
+        try:
+            await self.sender.edit(chat_id, message_id, rendered.html, rendered.keyboard)
+        except BaseException:
+            if claim:  # shown by nobody: the dispatcher's next pass tries again
+                await mark_refreshed(self._hot, ref=ref, approval_id=view.id, status=view.status)
+            raise
+        if not claim:
+            await mark_refreshed(self._hot, ref=ref, approval_id=view.id, status=state)
 
     async def refresh_shown(self, view: ApprovalView) -> None:
         """Bring every Telegram card of ``view`` up to date now, not at the next pass."""
         async with self._sessions() as session:
             shown = await deliveries.messages(session, approval_id=view.id)
+        run = await self._run_of(view)
+        state = deliveries.shown_state(view.status, run.status if run else None)
         for row in shown:
-            if row.channel != CHANNEL or row.rendered_status == view.status:
+            if row.channel != CHANNEL or row.rendered_status == state:
                 continue
             ref = MessageRef(row.channel, row.chat_id, row.message_id)
             if self.holds(ref):
                 continue  # its tap's handler shows it
-            # The dispatcher may be at it too: whoever records the new status edits.
-            if await mark_refreshed(self._hot, ref=ref, approval_id=view.id, status=view.status):
-                await self.refresh_approval(view, ref)
+            # The dispatcher may be at it too: whoever records the new state edits.
+            if await mark_refreshed(self._hot, ref=ref, approval_id=view.id, status=state):
+                await self.refresh_approval(view, ref, run)
 
     async def send(
-        self, chat_id: int, response: Response, *, reply_to: int | None = None
+        self,
+        chat_id: int,
+        response: Response,
+        *,
+        reply_to: int | None = None,
+        asked: bool = False,
     ) -> list[Message]:
-        """Send a core response; pending cards are claimed and recorded for this channel."""
+        """Send a core response; pending cards are claimed and recorded for this channel.
+
+        The default chat gets one card per approval: whoever wins the delivery claim (this
+        reply, or the dispatcher the core has already poked) posts it there, never both.
+        ``asked`` when the user asked for these cards by name (a tap on an entry of
+        /pending): they are shown even where they were delivered before.
+        """
         pending = [
             r.approval
             for r in response.replies
             if isinstance(r, ApprovalCard) and r.approval.status == "pending"
         ]
+        won: dict[str, bool] = {}
         if pending:
-            # Claim before sending: the core has already poked the dispatcher, which would
-            # otherwise post the same card to the default chat as well.
             async with self._sessions.begin() as session:
                 for view in pending:
-                    await deliveries.claim(session, approval_id=view.id, channel=CHANNEL)
+                    won[view.id] = await deliveries.claim(
+                        session, approval_id=view.id, channel=CHANNEL
+                    )
         sent = []
         for out in messages(response, now=self.now()):
+            lost = out.approval is not None and won.get(out.approval.id) is False
+            if lost and chat_id == self._chat_id and not asked:
+                continue  # the claim's winner posts (or has posted) this card right here
             message = await self.sender.send(
                 chat_id, out.html, markup=out.keyboard, reply_to=reply_to
             )

@@ -115,7 +115,18 @@ class Tap:
         markup = self.message.reply_markup
         rows = markup.inline_keyboard if markup else ()
         offered = {button.callback_data for row in rows for button in row}
+        if self.press.kind == "retry":  # a notice whose button is gone after its Retry
+            return self.query.data in offered or self.names_run(self.press.target)
         return self.query.data in offered or self.shows(self.press.target)
+
+    @property
+    def text(self) -> str:
+        """The message's text as the user sees it (empty when Telegram left it out)."""
+        return (self.message.text if isinstance(self.message, Message) else None) or ""
+
+    def names_run(self, run_id: str) -> bool:
+        """True when the message is about that run (a retry notice names it)."""
+        return f"run {run_id}" in self.text.lower()
 
     def shows(self, approval_id: str) -> bool:
         """True when the message is the card of that approval (its footer names it)."""

@@ -6,13 +6,15 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
+from langgraph.types import interrupt
 
 from adapters.email import EmailMessage
-from adapters.errors import EffectFailed, EffectInDoubt
+from adapters.errors import EffectDeferred, EffectFailed, EffectInDoubt
 from graph.deps import WorkflowDeps
 from graph.gate import GateRequest, Node
+from graph.retry import in_doubt_detail, not_sent_yet
 from graph.state import EmailWorkflowState
-from memory import events, records
+from memory import events, records, runs
 
 
 def draft_email(
@@ -100,12 +102,21 @@ def send_email(*, deps: WorkflowDeps, workflow: str, version: str, step: str) ->
                 message, key=key, run_id=run_id, actor=f"workflow:{workflow}"
             )
         except EffectInDoubt:
-            return {
-                "outcome": "in_doubt",
-                "detail": f"The email to {draft['to']} may or may not have gone out (sending "
-                f"was interrupted). Check your Sent folder, then /resolve {run_id} sent or "
-                f"/resolve {run_id} resend.",
-            }
+            return {"outcome": "in_doubt", "detail": in_doubt_detail(draft["to"], run_id)}
+        except EffectDeferred as exc:
+            # The run waits (await_send) while the scheduler retries through the ledger;
+            # the card shows why and when, from the run's row.
+            detail = not_sent_yet(exc.short, exc.next_try_at, deps.zone)
+            async with deps.sessions.begin() as session:
+                await runs.set_status(
+                    session,
+                    run_id=run_id,
+                    status="waiting",
+                    outcome="retrying",
+                    detail=detail,
+                    only_if=runs.ACTIVE,
+                )
+            return {"outcome": "retrying", "detail": detail}
         except EffectFailed as exc:
             return {"outcome": "failed", "detail": f"Not sent: {exc.reason}"}
         async with deps.sessions.begin() as session:
@@ -126,3 +137,14 @@ def send_email(*, deps: WorkflowDeps, workflow: str, version: str, step: str) ->
         }
 
     return send
+
+
+def after_send(state: EmailWorkflowState) -> Literal["await_send", "done"]:
+    """Wait for the retry when the mail server could not take the email yet."""
+    return "await_send" if state.get("outcome") == "retrying" else "done"
+
+
+async def await_send(state: EmailWorkflowState, config: RunnableConfig) -> dict[str, Any]:
+    """Wait until graph.retry has sent the email; then ``send`` runs again and finds it sent."""
+    interrupt({"retry": "send"})
+    return {}

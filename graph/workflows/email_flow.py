@@ -3,6 +3,7 @@
 [prelude...] -> draft -> request_approve -> approve -> send -> [after_send]
                                             -> revise -> request_approve
                                             -> rejected
+                                 await_send <-> send   (the mail server could not take it yet)
 """
 
 from __future__ import annotations
@@ -16,7 +17,16 @@ from langgraph.graph import END, START, StateGraph
 
 from graph.deps import WorkflowDeps
 from graph.gate import GateConfig, Node, add_gate
-from graph.nodes.email import after_gate, describe_email, draft_email, rejected, revise, send_email
+from graph.nodes.email import (
+    after_gate,
+    after_send,
+    await_send,
+    describe_email,
+    draft_email,
+    rejected,
+    revise,
+    send_email,
+)
 from graph.state import EmailWorkflowState
 
 
@@ -72,16 +82,17 @@ def build_email_flow(flow: EmailFlow, *, deps: WorkflowDeps) -> StateGraph[Any]:
         "send", send_email(deps=deps, workflow=flow.name, version=flow.version, step=flow.step)
     )
     graph.add_node("rejected", rejected)
+    graph.add_node("await_send", await_send)
+    graph.add_edge("await_send", "send")
     graph.add_edge(previous, "draft")
     graph.add_edge("draft", ask)
     graph.add_conditional_edges("approve", after_gate)
     graph.add_edge("revise", ask)
+    done: str = END
     if flow.after_send is not None:
-        name, node = flow.after_send
-        graph.add_node(name, node)
-        graph.add_edge("send", name)
-        graph.add_edge(name, END)
-    else:
-        graph.add_edge("send", END)
+        done, node = flow.after_send
+        graph.add_node(done, node)
+        graph.add_edge(done, END)
+    graph.add_conditional_edges("send", after_send, {"await_send": "await_send", "done": done})
     graph.add_edge("rejected", END)
     return graph

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,7 @@ from adapters.email import (
     build_mime,
     message_id_for,
 )
-from adapters.errors import EffectFailed, EffectInDoubt
+from adapters.errors import EffectDeferred, EffectFailed, EffectInDoubt
 from adapters.outbox import OutboxTransport
 from adapters.smtp import SmtpConfig, SmtpTransport
 from memory import effects, events
@@ -39,30 +40,33 @@ MESSAGE = EmailMessage(to="ada@example.org", subject="Your quote", body="Hello A
 REPO = Path(__file__).resolve().parents[2]
 
 
-class RecordingSleep:
-    """Stands in for asyncio.sleep: remembers the delays, never waits."""
+T0 = datetime(2026, 11, 21, 14, 0, tzinfo=UTC)
+
+
+class FixedClock:
+    """Stands in for the wall clock: a time the test sets."""
 
     def __init__(self) -> None:
-        self.delays: list[float] = []
+        self.now = T0
 
-    async def __call__(self, delay: float) -> None:
-        self.delays.append(delay)
+    def __call__(self) -> datetime:
+        return self.now
 
 
 @pytest.fixture
-def sleep() -> RecordingSleep:
-    return RecordingSleep()
+def clock() -> FixedClock:
+    return FixedClock()
 
 
 def smtp_sender(
-    sessions: Sessions, url: str, sleep: RecordingSleep, *, timeout: float = 5.0
+    sessions: Sessions, url: str, clock: FixedClock, *, timeout: float = 5.0
 ) -> EmailSender:
     config = SmtpConfig.from_url(f"{url}?timeout={timeout}")
     return EmailSender(
         sessions=sessions,
         transport=SmtpTransport(config, local_hostname="client.test"),
         sender=SENDER,
-        sleep=sleep,
+        clock=clock,
     )
 
 
@@ -80,9 +84,9 @@ async def event_kinds(sessions: Sessions, run_id: str) -> list[str]:
 
 
 async def test_send_delivers_one_message_with_derived_message_id(
-    sessions: Sessions, smtp_sink: SmtpSink, sleep: RecordingSleep
+    sessions: Sessions, smtp_sink: SmtpSink, clock: FixedClock
 ) -> None:
-    sender = smtp_sender(sessions, smtp_sink.url, sleep)
+    sender = smtp_sender(sessions, smtp_sink.url, clock)
 
     result = await sender.send(MESSAGE, key="run1:quote", run_id="run1")
 
@@ -112,9 +116,9 @@ async def test_send_delivers_one_message_with_derived_message_id(
 
 
 async def test_same_key_twice_sends_once(
-    sessions: Sessions, smtp_sink: SmtpSink, sleep: RecordingSleep
+    sessions: Sessions, smtp_sink: SmtpSink, clock: FixedClock
 ) -> None:
-    sender = smtp_sender(sessions, smtp_sink.url, sleep)
+    sender = smtp_sender(sessions, smtp_sink.url, clock)
 
     first = await sender.send(MESSAGE, key="run1:quote", run_id="run1")
     second = await sender.send(MESSAGE, key="run1:quote", run_id="run1")
@@ -127,7 +131,7 @@ async def test_same_key_twice_sends_once(
 
 
 async def test_unicode_subject_and_body_and_reply_to(
-    sessions: Sessions, smtp_sink: SmtpSink, sleep: RecordingSleep
+    sessions: Sessions, smtp_sink: SmtpSink, clock: FixedClock
 ) -> None:
     message = EmailMessage(
         to="zoe@example.org",
@@ -135,7 +139,7 @@ async def test_unicode_subject_and_body_and_reply_to(
         body="Bonjour Zoé,\n.\n.. a line starting with dots\n",
         reply_to="owner@example.com",
     )
-    await smtp_sender(sessions, smtp_sink.url, sleep).send(message, key="k", run_id=None)
+    await smtp_sender(sessions, smtp_sink.url, clock).send(message, key="k", run_id=None)
 
     [msg] = smtp_sink.messages
     assert msg["Subject"] == message.subject
@@ -155,38 +159,59 @@ def test_message_id_is_deterministic_per_key() -> None:
 # -- retries and failures -------------------------------------------------------------
 
 
-async def test_temporary_refusals_are_retried_with_backoff(
-    sessions: Sessions, smtp_sink: SmtpSink, sleep: RecordingSleep
+async def test_temporary_refusal_is_retried_later_not_in_a_loop(
+    sessions: Sessions, smtp_sink: SmtpSink, clock: FixedClock
 ) -> None:
     smtp_sink.fail_next(451, times=2)
-    sender = smtp_sender(sessions, smtp_sink.url, sleep)
+    sender = smtp_sender(sessions, smtp_sink.url, clock)
+    policy = RetryPolicy()
+
+    with pytest.raises(EffectDeferred) as first:
+        await sender.send(MESSAGE, key="run1:quote", run_id="run1")
+
+    assert smtp_sink.data_commands == 1  # one try, then the ledger holds the retry
+    assert first.value.short == "mail server busy (SMTP 451)"
+    row = await ledger(sessions, "run1:quote")
+    assert row is not None and (row.status, row.attempts) == ("retrying", 1)
+    assert row.next_try_at == first.value.next_try_at
+    gap = (first.value.next_try_at - T0).total_seconds()
+    assert policy.first_delay / 2 <= gap <= policy.first_delay
+    assert row.retry_until == T0 + policy.window
+
+    clock.now = first.value.next_try_at
+    with pytest.raises(EffectDeferred) as second:
+        await sender.send(MESSAGE, key="run1:quote", run_id="run1")
+    row = await ledger(sessions, "run1:quote")
+    assert row is not None and (row.status, row.attempts) == ("retrying", 2)
+    assert row.retry_until == T0 + policy.window  # the window counts from the first failure
+    gap = (second.value.next_try_at - clock.now).total_seconds()
+    assert policy.first_delay <= gap <= 2 * policy.first_delay
 
     result = await sender.send(MESSAGE, key="run1:quote", run_id="run1")
-
-    assert result.status == "sent"
-    assert len(smtp_sink.messages) == 1
-    assert smtp_sink.data_commands == 3
+    assert result.status == "sent" and len(smtp_sink.messages) == 1
     row = await ledger(sessions, "run1:quote")
-    assert row is not None and (row.status, row.attempts) == ("succeeded", 3)
-    policy = RetryPolicy()
-    assert len(sleep.delays) == 2
-    assert policy.base_delay / 2 <= sleep.delays[0] <= policy.base_delay
-    assert policy.base_delay <= sleep.delays[1] <= 2 * policy.base_delay
+    assert row is not None and (row.status, row.attempts, row.next_try_at) == ("succeeded", 3, None)
+    assert await event_kinds(sessions, "run1") == [
+        "effect.retrying",
+        "effect.retrying",
+        "effect.succeeded",
+    ]
 
 
 def test_retry_delays_grow_and_are_capped() -> None:
-    policy = RetryPolicy(attempts=10, base_delay=1.0, max_delay=5.0)
-    for attempt, cap in [(1, 1.0), (2, 2.0), (3, 4.0), (4, 5.0), (9, 5.0)]:
+    policy = RetryPolicy(first_delay=1.0, max_delay=5.0)
+    for attempt, cap in [(1, 1.0), (2, 2.0), (3, 4.0), (4, 5.0), (9, 5.0), (500, 5.0)]:
         assert cap / 2 <= policy.delay(attempt) <= cap
+    assert RetryPolicy().max_delay <= 300  # at most a few minutes apart
     with pytest.raises(ValueError):
-        RetryPolicy(attempts=0)
+        RetryPolicy(first_delay=0)
 
 
 async def test_permanent_refusal_fails_without_retry(
-    sessions: Sessions, smtp_sink: SmtpSink, sleep: RecordingSleep
+    sessions: Sessions, smtp_sink: SmtpSink, clock: FixedClock
 ) -> None:
     smtp_sink.fail_next(550)
-    sender = smtp_sender(sessions, smtp_sink.url, sleep)
+    sender = smtp_sender(sessions, smtp_sink.url, clock)
 
     with pytest.raises(EffectFailed) as caught:
         await sender.send(MESSAGE, key="run1:quote", run_id="run1")
@@ -194,7 +219,6 @@ async def test_permanent_refusal_fails_without_retry(
     assert caught.value.key == "run1:quote"
     assert "550" in caught.value.reason
     assert smtp_sink.messages == []
-    assert sleep.delays == []
     row = await ledger(sessions, "run1:quote")
     assert row is not None and (row.status, row.attempts) == ("failed", 1)
     assert row.error is not None and "550" in row.error
@@ -202,10 +226,10 @@ async def test_permanent_refusal_fails_without_retry(
 
 
 async def test_failed_key_may_be_sent_again(
-    sessions: Sessions, smtp_sink: SmtpSink, sleep: RecordingSleep
+    sessions: Sessions, smtp_sink: SmtpSink, clock: FixedClock
 ) -> None:
     smtp_sink.fail_next(550)
-    sender = smtp_sender(sessions, smtp_sink.url, sleep)
+    sender = smtp_sender(sessions, smtp_sink.url, clock)
     with pytest.raises(EffectFailed):
         await sender.send(MESSAGE, key="run1:quote", run_id="run1")
 
@@ -218,29 +242,27 @@ async def test_failed_key_may_be_sent_again(
     assert await event_kinds(sessions, "run1") == ["effect.failed", "effect.succeeded"]
 
 
-async def test_connection_refused_is_retried_then_fails(
-    sessions: Sessions, sleep: RecordingSleep
-) -> None:
+async def test_connection_refused_is_retried_later(sessions: Sessions, clock: FixedClock) -> None:
     # A bound socket that never listens: connecting to it is refused, and nobody else
     # can take the port while the test runs.
     with socket.socket() as reserved:
         reserved.bind(("127.0.0.1", 0))
         port = reserved.getsockname()[1]
-        sender = smtp_sender(sessions, f"smtp://127.0.0.1:{port}", sleep)
+        sender = smtp_sender(sessions, f"smtp://127.0.0.1:{port}", clock)
 
-        with pytest.raises(EffectFailed) as caught:
+        with pytest.raises(EffectDeferred) as caught:
             await sender.send(MESSAGE, key="run1:quote", run_id="run1")
 
     assert "could not reach smtp://127.0.0.1" in caught.value.reason
-    assert len(sleep.delays) == RetryPolicy().attempts - 1
+    assert caught.value.short == "mail server unreachable"
     row = await ledger(sessions, "run1:quote")
-    assert row is not None and (row.status, row.attempts) == ("failed", RetryPolicy().attempts)
+    assert row is not None and (row.status, row.attempts) == ("retrying", 1)
 
 
 async def test_failure_messages_and_logs_never_show_the_password(
     sessions: Sessions,
     smtp_sink: SmtpSink,
-    sleep: RecordingSleep,
+    clock: FixedClock,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     # The sink offers no AUTH, so logging in is a configuration error: permanent.
@@ -250,7 +272,7 @@ async def test_failure_messages_and_logs_never_show_the_password(
         sessions=sessions,
         transport=SmtpTransport(config, local_hostname="client.test"),
         sender=SENDER,
-        sleep=sleep,
+        clock=clock,
     )
     caplog.set_level(logging.DEBUG)
 
@@ -269,7 +291,7 @@ async def test_failure_messages_and_logs_never_show_the_password(
 
 
 async def test_pending_row_from_a_crash_is_in_doubt_and_not_resent(
-    sessions: Sessions, smtp_sink: SmtpSink, sleep: RecordingSleep
+    sessions: Sessions, smtp_sink: SmtpSink, clock: FixedClock
 ) -> None:
     # Simulated crash: intent recorded and an attempt counted, outcome never written.
     async with sessions() as session, session.begin():
@@ -277,7 +299,7 @@ async def test_pending_row_from_a_crash_is_in_doubt_and_not_resent(
             session, key="run1:quote", kind="email", run_id="run1", request={"to": MESSAGE.to}
         )
         await effects.mark_attempt(session, key="run1:quote")
-    sender = smtp_sender(sessions, smtp_sink.url, sleep)
+    sender = smtp_sender(sessions, smtp_sink.url, clock)
 
     with pytest.raises(EffectInDoubt) as caught:
         await sender.send(MESSAGE, key="run1:quote", run_id="run1")
@@ -300,14 +322,14 @@ async def test_pending_row_from_a_crash_is_in_doubt_and_not_resent(
 
 
 async def test_intent_without_an_attempt_is_safe_to_send(
-    sessions: Sessions, smtp_sink: SmtpSink, sleep: RecordingSleep
+    sessions: Sessions, smtp_sink: SmtpSink, clock: FixedClock
 ) -> None:
     # Died after writing the intent, before counting an attempt: nothing was handed over.
     async with sessions() as session, session.begin():
         await effects.record_intent(
             session, key="run1:quote", kind="email", run_id="run1", request={}
         )
-    result = await smtp_sender(sessions, smtp_sink.url, sleep).send(
+    result = await smtp_sender(sessions, smtp_sink.url, clock).send(
         MESSAGE, key="run1:quote", run_id="run1"
     )
     assert result.status == "sent" and len(smtp_sink.messages) == 1
@@ -316,14 +338,14 @@ async def test_intent_without_an_attempt_is_safe_to_send(
 
 
 async def test_operator_resolves_in_doubt_then_send_is_already_sent(
-    sessions: Sessions, smtp_sink: SmtpSink, sleep: RecordingSleep
+    sessions: Sessions, smtp_sink: SmtpSink, clock: FixedClock
 ) -> None:
     async with sessions() as session, session.begin():
         await effects.record_intent(
             session, key="run1:quote", kind="email", run_id="run1", request={}
         )
         await effects.mark_attempt(session, key="run1:quote")
-    sender = smtp_sender(sessions, smtp_sink.url, sleep)
+    sender = smtp_sender(sessions, smtp_sink.url, clock)
     with pytest.raises(EffectInDoubt):
         await sender.send(MESSAGE, key="run1:quote", run_id="run1")
 
@@ -344,24 +366,24 @@ async def test_operator_resolves_in_doubt_then_send_is_already_sent(
 
 
 async def test_operator_resolves_in_doubt_as_failed_then_send_goes_out(
-    sessions: Sessions, smtp_sink: SmtpSink, sleep: RecordingSleep
+    sessions: Sessions, smtp_sink: SmtpSink, clock: FixedClock
 ) -> None:
     async with sessions() as session, session.begin():
         await effects.record_intent(session, key="k", kind="email", run_id=None, request={})
         await effects.mark_in_doubt(session, key="k", error="crashed")
         await effects.resolve(session, key="k", outcome="failed", actor="terminal:local")
 
-    result = await smtp_sender(sessions, smtp_sink.url, sleep).send(MESSAGE, key="k", run_id=None)
+    result = await smtp_sender(sessions, smtp_sink.url, clock).send(MESSAGE, key="k", run_id=None)
 
     assert result.status == "sent"
     assert len(smtp_sink.messages) == 1
 
 
 async def test_connection_dropped_after_data_is_in_doubt(
-    sessions: Sessions, smtp_sink: SmtpSink, sleep: RecordingSleep
+    sessions: Sessions, smtp_sink: SmtpSink, clock: FixedClock
 ) -> None:
     smtp_sink.drop_next()  # the server keeps the message but never answers 250
-    sender = smtp_sender(sessions, smtp_sink.url, sleep)
+    sender = smtp_sender(sessions, smtp_sink.url, clock)
 
     with pytest.raises(EffectInDoubt):
         await sender.send(MESSAGE, key="run1:quote", run_id="run1")
@@ -369,14 +391,13 @@ async def test_connection_dropped_after_data_is_in_doubt(
         await sender.send(MESSAGE, key="run1:quote", run_id="run1")
 
     assert len(smtp_sink.messages) == 1  # delivered once, and never repeated
-    assert sleep.delays == []
     row = await ledger(sessions, "run1:quote")
     assert row is not None and (row.status, row.attempts) == ("in_doubt", 1)
     assert await event_kinds(sessions, "run1") == ["effect.in_doubt"]
 
 
 async def test_on_message_hook_runs_while_the_effect_is_still_pending(
-    sessions: Sessions, smtp_sink: SmtpSink, sleep: RecordingSleep, sqlite_url: str
+    sessions: Sessions, smtp_sink: SmtpSink, clock: FixedClock, sqlite_url: str
 ) -> None:
     seen: list[tuple[str, int]] = []
 
@@ -385,13 +406,13 @@ async def test_on_message_hook_runs_while_the_effect_is_still_pending(
             seen.extend(db.execute("SELECT status, attempts FROM effects").fetchall())
 
     smtp_sink.on_message = peek
-    await smtp_sender(sessions, smtp_sink.url, sleep).send(MESSAGE, key="k", run_id=None)
+    await smtp_sender(sessions, smtp_sink.url, clock).send(MESSAGE, key="k", run_id=None)
 
     assert seen == [("pending", 1)]
 
 
 async def test_sender_killed_mid_delivery_leaves_effect_in_doubt(
-    sessions: Sessions, smtp_sink: SmtpSink, sleep: RecordingSleep, sqlite_url: str, tmp_path: Path
+    sessions: Sessions, smtp_sink: SmtpSink, clock: FixedClock, sqlite_url: str, tmp_path: Path
 ) -> None:
     """A real crash: the sending process is SIGKILLed after the server got the message."""
     script = tmp_path / "send_once.py"
@@ -432,7 +453,7 @@ async def test_sender_killed_mid_delivery_leaves_effect_in_doubt(
     assert len(smtp_sink.messages) == 1
 
     with pytest.raises(EffectInDoubt):
-        await smtp_sender(sessions, smtp_sink.url, sleep).send(MESSAGE, key="k", run_id=None)
+        await smtp_sender(sessions, smtp_sink.url, clock).send(MESSAGE, key="k", run_id=None)
 
     assert len(smtp_sink.messages) == 1
     row = await ledger(sessions, "k")
@@ -453,9 +474,9 @@ async def test_sender_killed_mid_delivery_leaves_effect_in_doubt(
     ],
 )
 async def test_header_injection_is_rejected_before_anything_is_recorded(
-    sessions: Sessions, smtp_sink: SmtpSink, sleep: RecordingSleep, message: EmailMessage
+    sessions: Sessions, smtp_sink: SmtpSink, clock: FixedClock, message: EmailMessage
 ) -> None:
-    sender = smtp_sender(sessions, smtp_sink.url, sleep)
+    sender = smtp_sender(sessions, smtp_sink.url, clock)
 
     with pytest.raises(ValueError):
         await sender.send(message, key="k", run_id=None)
@@ -473,11 +494,11 @@ def test_sender_with_line_break_is_rejected(sessions: Sessions, tmp_path: Path) 
 
 
 async def test_outbox_writes_one_eml_and_is_idempotent(
-    sessions: Sessions, tmp_path: Path, sleep: RecordingSleep
+    sessions: Sessions, tmp_path: Path, clock: FixedClock
 ) -> None:
     outbox = tmp_path / "outbox"
     transport: Transport = OutboxTransport(outbox)
-    sender = EmailSender(sessions=sessions, transport=transport, sender=SENDER, sleep=sleep)
+    sender = EmailSender(sessions=sessions, transport=transport, sender=SENDER, clock=clock)
 
     first = await sender.send(MESSAGE, key="run1:quote", run_id="run1")
     second = await sender.send(MESSAGE, key="run1:quote", run_id="run1")
@@ -568,9 +589,9 @@ def test_smtp_config_rejects_bad_urls_without_echoing_them(url: str, match: str)
 
 
 async def test_twenty_concurrent_sends_on_sqlite(
-    sessions: Sessions, smtp_sink: SmtpSink, sleep: RecordingSleep
+    sessions: Sessions, smtp_sink: SmtpSink, clock: FixedClock
 ) -> None:
-    sender = smtp_sender(sessions, smtp_sink.url, sleep)
+    sender = smtp_sender(sessions, smtp_sink.url, clock)
     messages = [
         EmailMessage(to=f"user{i}@example.org", subject=f"Note {i}", body=f"Body {i}")
         for i in range(20)
@@ -591,7 +612,7 @@ async def test_twenty_concurrent_sends_on_sqlite(
 
 
 async def test_concurrent_sends_with_the_same_key_deliver_at_most_once(
-    sessions: Sessions, smtp_sink: SmtpSink, sleep: RecordingSleep
+    sessions: Sessions, smtp_sink: SmtpSink, clock: FixedClock
 ) -> None:
     """Callers must serialize per key; if they do not, the ledger still never sends twice.
 
@@ -599,7 +620,7 @@ async def test_concurrent_sends_with_the_same_key_deliver_at_most_once(
     it in doubt; depending on timing the winner then either delivers (and its proof of
     success settles the row) or loses its claim and sends nothing.
     """
-    sender = smtp_sender(sessions, smtp_sink.url, sleep)
+    sender = smtp_sender(sessions, smtp_sink.url, clock)
 
     outcomes = await asyncio.gather(
         *(sender.send(MESSAGE, key="shared", run_id="run1") for _ in range(5)),

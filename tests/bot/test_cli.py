@@ -245,3 +245,15 @@ def test_only_recover_applies_a_decision_left_unapplied(
     assert [m["To"] for m in smtp_sink.messages] == ["bo@example.com", "ana@example.com"]
     assert _applied_at(home, left) is not None
     assert as_json(deskhand("show", first["id"], "--json"))["status"] == "completed"
+
+
+def test_retry_refuses_a_run_with_nothing_to_retry(deskhand: Any) -> None:
+    here = {"PYTHONPATH": str(ROOT)}  # this checkout's code, whatever is installed
+    unknown = deskhand("retry", "rzzzzzzzz", extra=here)
+    assert unknown.returncode == 1, unknown.stderr
+    assert "There is no run" in unknown.stderr
+    started = deskhand(
+        "start", "onboarding", "name=Ana", "email=ana@example.com", "--json", extra=here
+    )
+    waiting = deskhand("retry", as_json(started)["id"], extra=here)
+    assert waiting.returncode == 1 and "nothing to retry" in waiting.stderr

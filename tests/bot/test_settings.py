@@ -111,3 +111,14 @@ def test_batch_limit_must_be_a_whole_number(
         f"messages a day, 0 or more (got {bad!r}), e.g. 2; 0 turns batches off: all but "
         "high-risk requests wait for the digest"
     )
+
+
+@pytest.mark.parametrize("secret", [None, "", "   ", "has space", "x" * 257, "naïve"])
+def test_webhook_mode_needs_a_usable_secret(secret: str | None) -> None:
+    values = {"DESKHAND_TELEGRAM_WEBHOOK_URL": "https://bot.example.com/tg"}
+    if secret is not None:
+        values["DESKHAND_TELEGRAM_WEBHOOK_SECRET"] = secret
+    with pytest.raises(ValueError, match="DESKHAND_TELEGRAM_WEBHOOK_SECRET"):
+        make(**values)
+    ok = make(**{**values, "DESKHAND_TELEGRAM_WEBHOOK_SECRET": "s3cret-Token_1"})
+    assert ok.telegram_webhook_secret is not None

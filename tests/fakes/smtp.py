@@ -12,6 +12,9 @@ Knobs for failure tests: ``fail_next(451)`` answers the next message's DATA with
 refusal, ``drop_next()`` keeps the message but hangs up instead of replying (the
 "did it arrive?" case), and ``on_message`` runs a callback after a message arrived and
 before the 250 reply is sent (e.g. to SIGKILL the sending process at the worst moment).
+``go_down()`` closes the listening socket (connection refused) and ``come_back()`` opens
+it again on the same port; ``greet_with(421)`` answers new connections with that code
+and hangs up; ``refuse_recipient(address, 550)`` refuses one address at RCPT.
 """
 
 from __future__ import annotations
@@ -53,6 +56,9 @@ class SmtpSink:
         self._received: list[Received] = []
         self._failures: list[int] = []
         self._drops = 0
+        self._greeting: int | None = None
+        self._refused: dict[str, int] = {}
+        self._server: asyncio.AbstractServer | None = None
         self._data_commands = 0
         self._port: int | None = None
         self._thread: threading.Thread | None = None
@@ -150,7 +156,57 @@ class SmtpSink:
         with self._lock:
             self._drops += times
 
+    def greet_with(self, code: int | None) -> None:
+        """Answer new connections with ``code`` (421, 554) and hang up; None: greet normally."""
+        with self._lock:
+            self._greeting = code
+
+    def refuse_recipient(self, address: str, code: int = 550) -> None:
+        """Refuse ``address`` at RCPT TO with ``code`` from now on."""
+        with self._lock:
+            self._refused[address.lower()] = code
+
+    def go_down(self) -> None:
+        """Stop listening: connecting now fails with "connection refused"."""
+        self._call(self._close_listener())
+
+    def come_back(self) -> None:
+        """Listen again on the same port."""
+        self._call(self._open_listener())
+
+    def _call(self, coro: Any) -> None:
+        if self._loop is None:
+            coro.close()
+            raise RuntimeError("SmtpSink is not started")
+        asyncio.run_coroutine_threadsafe(coro, self._loop).result(10)
+
     # -- server side -----------------------------------------------------------------
+
+    def _protocol(self) -> asyncio.Protocol:
+        with self._lock:
+            greeting = self._greeting
+        if greeting is not None:
+            return _Greeter(greeting)
+        return SMTP(
+            _Handler(self), hostname="sink.deskhand.test", enable_SMTPUTF8=True, loop=self._loop
+        )
+
+    async def _open_listener(self) -> None:
+        if self._server is None:
+            loop = asyncio.get_running_loop()
+            # Port 0 at first: the OS picks a free port, no race with other tests.
+            self._server = await loop.create_server(self._protocol, self.host, self._port or 0)
+            self._port = self._server.sockets[0].getsockname()[1]
+
+    async def _close_listener(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    def _recipient_code(self, address: str) -> int | None:
+        with self._lock:
+            return self._refused.get(address.lower())
 
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
@@ -164,26 +220,21 @@ class SmtpSink:
             loop.close()
 
     async def _serve(self) -> None:
-        loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
-        handler = _Handler(self)
-        server = await loop.create_server(
-            lambda: SMTP(handler, hostname="sink.deskhand.test", enable_SMTPUTF8=True, loop=loop),
-            self.host,
-            0,  # the OS picks a free port: no race with other tests
-        )
-        self._port = server.sockets[0].getsockname()[1]
+        await self._open_listener()
         self._ready.set()
         try:
             await self._stopping.wait()
         finally:
-            server.close()
+            server = self._server
+            if server is not None:
+                server.close()
             current = asyncio.current_task()
             others = [task for task in asyncio.all_tasks() if task is not current]
             for task in others:
                 task.cancel()
             await asyncio.gather(*others, return_exceptions=True)
-            await server.wait_closed()
+            await self._close_listener()
 
     def _take_verdict(self) -> tuple[int | None, bool]:
         with self._lock:
@@ -201,11 +252,34 @@ class SmtpSink:
             self._lock.notify_all()
 
 
+class _Greeter(asyncio.Protocol):
+    """A server that answers the greeting with an error code and hangs up (4xx: busy)."""
+
+    def __init__(self, code: int) -> None:
+        self._code = code
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.WriteTransport)
+        transport.write(
+            f"{self._code} {self._code // 100}.3.2 sink is not taking mail\r\n".encode()
+        )
+        transport.close()
+
+
 class _Handler:
     """aiosmtpd handler: decides each message's fate, records accepted ones."""
 
     def __init__(self, sink: SmtpSink) -> None:
         self._sink = sink
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        code = self._sink._recipient_code(address)
+        if code is not None:
+            return f"{code} {code // 100}.1.1 <{address}>: no such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         code, drop = self._sink._take_verdict()

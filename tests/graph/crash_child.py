@@ -1,15 +1,20 @@
 """A Deskhand process for the crash tests, driven by command-line arguments.
 
-    python -m tests.graph.crash_child HOME DATABASE_URL SMTP_URL start
+    python -m tests.graph.crash_child HOME DATABASE_URL SMTP_URL start [COUNT FIRST]
     python -m tests.graph.crash_child HOME DATABASE_URL SMTP_URL approve ID [--die-...]
     python -m tests.graph.crash_child HOME DATABASE_URL SMTP_URL recover
 
-where ``--die-...`` is ``--die-after-decision`` or ``--die-after-send``.
+where ``--die-...`` is one of
 
-It prints one JSON line with what it did. ``--die-*`` kill the process with SIGKILL at an
-exact point: right after the hot path's decision transaction returns (our own class,
-wrapped in this child only), or in an email transport that dies after the SMTP server
-accepted the message.
+- ``--die-after-decision``: right after the decision transaction returns;
+- ``--die-after-send``: in an email transport that dies once the SMTP server accepted;
+- ``--die-before-write N`` / ``--die-after-write N``: around the N-th (from 0) write the
+  LangGraph checkpointer makes while the approval is applied (``aput`` or ``aput_writes``);
+- ``--count-writes``: die nowhere, and report the checkpointer writes the approval made.
+
+It prints one JSON line with what it did. The ``--die-*`` points wrap our own classes and
+the installed checkpointer's methods in this child only; nothing in the product is
+patched for it.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -30,11 +36,22 @@ from bot.runtime import open_runtime
 from bot.settings import Settings
 from memory.hotpath import Decision, HotPath
 from memory.models import Effect
-from tests.fixtures.runtime import ONBOARD, OPERATOR, card_of
+from tests.fixtures.runtime import OPERATOR, card_of
+
+WRITES: list[str] = []  # the checkpointer writes made since counting began
+COUNTING = False
 
 
 def die() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+def onboard(number: int) -> str:
+    """The /run line of the ``number``-th test client (each has its own address)."""
+    return (
+        f'/run onboarding name="Client {number}" email=c{number}@example.com '
+        'company="Acme & Co" need="a new website"'
+    )
 
 
 class DieAfterSend(SmtpTransport):
@@ -59,7 +76,37 @@ def die_after_decision_commit() -> None:
     HotPath.decide = decide_then_die  # type: ignore[method-assign]
 
 
+def watch_checkpoint_writes(before: int | None, after: int | None) -> None:
+    """Count the checkpointer's writes once counting began; die around the chosen one."""
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    def wrap(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+        async def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+            if not COUNTING:
+                return await method(self, *args, **kwargs)
+            index = len(WRITES)
+            WRITES.append(name)
+            if index == before:
+                die()
+            result = await method(self, *args, **kwargs)
+            if index == after:
+                die()
+            return result
+
+        return counted
+
+    for saver in (AsyncSqliteSaver, AsyncPostgresSaver):
+        for name in ("aput", "aput_writes"):
+            setattr(saver, name, wrap(name, getattr(saver, name)))
+
+
+def _option(rest: list[str], flag: str) -> int | None:
+    return int(rest[rest.index(flag) + 1]) if flag in rest else None
+
+
 async def main(argv: list[str]) -> dict[str, Any]:
+    global COUNTING
     home, url, smtp_url, command, *rest = argv
     settings = Settings(
         _env_file=None,
@@ -72,24 +119,42 @@ async def main(argv: list[str]) -> dict[str, Any]:
         transport = DieAfterSend(SmtpConfig.from_url(smtp_url))
     if "--die-after-decision" in rest:
         die_after_decision_commit()
+    before, after = _option(rest, "--die-before-write"), _option(rest, "--die-after-write")
+    if before is not None or after is not None or "--count-writes" in rest:
+        watch_checkpoint_writes(before, after)
     async with open_runtime(settings, transport=transport) as rt:
         if command == "start":
-            card = card_of(await rt.core.handle(Inbound(OPERATOR, text=ONBOARD))).approval
-            return {"approval": card.id, "run": card.run_id}
+            count, first = (int(rest[0]), int(rest[1])) if rest else (1, 0)
+            numbers = range(first, first + count)
+            cards = [
+                card_of(await rt.core.handle(Inbound(OPERATOR, text=onboard(n)))) for n in numbers
+            ]
+            return {
+                "approval": cards[0].approval.id,
+                "run": cards[0].approval.run_id,
+                "runs": [
+                    {"approval": c.approval.id, "run": c.approval.run_id, "to": f"c{n}@example.com"}
+                    for n, c in zip(numbers, cards, strict=True)
+                ],
+            }
         if command == "approve":
+            COUNTING = True
             response = await rt.core.handle(
                 Inbound(OPERATOR, action=ButtonAction("approve", rest[0]))
             )
-            return {"refused": response.refused}
-        async with rt.sessions() as s:
-            effects = [(e.status, e.key) for e in await s.scalars(select(Effect))]
-        runs = await rt.manager.list_runs()
-        pending = await rt.manager.pending()
-        return {
-            "runs": [{"id": r.id, "status": r.status, "outcome": r.outcome} for r in runs],
-            "pending": [a.id for a in pending],
-            "effects": effects,
-        }
+            # Leaving the runtime waits for the background resume; its writes count too.
+            approved: dict[str, Any] = {"refused": response.refused}
+        else:
+            async with rt.sessions() as s:
+                effects = [(e.status, e.key) for e in await s.scalars(select(Effect))]
+            runs = await rt.manager.list_runs(limit=1000)
+            pending = await rt.manager.pending()
+            return {
+                "runs": [{"id": r.id, "status": r.status, "outcome": r.outcome} for r in runs],
+                "pending": [a.id for a in pending],
+                "effects": effects,
+            }
+    return {**approved, "writes": WRITES}
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from bot.core.messages import ButtonAction, DecisionNotice, Inbound, RunStarted, Text, User
 from bot.runtime import Runtime
+from memory import runs
 from memory.hotpath import open_hotpath
 from memory.models import Approval, Contact, Effect, Event
 from tests.fakes.smtp import SmtpSink
@@ -198,12 +199,32 @@ async def test_a_decision_whose_resume_never_ran_is_applied_by_the_tick(
         )  # fmt: skip
     assert decided is not None and decided.won
 
-    too_soon = await runtime.manager.apply_overdue(decided_before=decided.approval.decided_at)
+    too_soon = await runtime.manager.resume_stalled(before=decided.approval.decided_at)
     assert too_soon == [] and smtp_sink.messages == []
 
     later = decided.approval.decided_at + timedelta(minutes=5)
-    (report,) = await runtime.manager.apply_overdue(decided_before=later)
+    (report,) = await runtime.manager.resume_stalled(before=later)
     assert (report.run.status, report.run.outcome) == ("completed", "sent")
     assert len(smtp_sink.messages) == 1
-    assert await runtime.manager.apply_overdue(decided_before=later) == []
+    assert await runtime.manager.resume_stalled(before=later) == []
     assert len(smtp_sink.messages) == 1
+
+
+async def test_a_run_left_running_is_continued_by_the_tick(runtime: Runtime) -> None:
+    """A run whose start could not finish (the database went away) is not left "running"
+    with nobody working on it: the tick carries it on to its gate, once."""
+    async with runtime.sessions.begin() as session:
+        stranded = await runs.create(
+            session,
+            workflow="onboarding",
+            workflow_version="2",
+            inputs={"name": "Bo Diaz", "email": "bo@example.com"},
+            started_by="terminal:local",
+        )
+    created = stranded.updated_at
+    assert await runtime.manager.resume_stalled(before=created) == []
+
+    (report,) = await runtime.manager.resume_stalled(before=created + timedelta(minutes=5))
+    assert report.run.status == "waiting" and report.approval is not None
+    assert [a.run_id for a in await runtime.manager.pending()] == [stranded.id]
+    assert await runtime.manager.resume_stalled(before=created + timedelta(minutes=5)) == []

@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def child(home: Path, url: str, smtp: SmtpSink, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run one Deskhand process (see tests/graph/crash_child.py) to its end or its death."""
     return subprocess.run(
         [sys.executable, "-m", "tests.graph.crash_child", str(home), url, smtp.url, *args],
         cwd=ROOT,
@@ -94,3 +95,41 @@ async def test_killed_after_send_is_surfaced_not_resent(
 
     answer(child(tmp_path, url, smtp_sink, "recover"))
     assert len(smtp_sink.messages) == 1
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+async def test_killed_around_every_checkpoint_write_sends_once(
+    backend: str, tmp_path: Path, smtp_sink: SmtpSink, request: pytest.FixtureRequest
+) -> None:
+    """Die just before and just after each checkpointer write of an approval: after a
+    restart every run has sent its email exactly once (or says it is in doubt); none is
+    "completed" without its effect, and a second restart changes nothing."""
+    url = str(request.getfixturevalue("sqlite_url" if backend == "sqlite" else "pg_url"))
+    counted = answer(child(tmp_path, url, smtp_sink, "start"))
+    approve = ("approve", counted["approval"], "--count-writes")
+    writes = answer(child(tmp_path, url, smtp_sink, *approve))
+    points = [
+        (flag, index)
+        for index in range(len(writes["writes"]))
+        for flag in ("--die-before-write", "--die-after-write")
+    ]
+    assert len(points) >= 8, writes  # the gate's writes, the send's, the check-in's
+    started = answer(child(tmp_path, url, smtp_sink, "start", str(len(points) + 1), "1"))["runs"]
+    expected = {}
+    for (flag, index), run in zip(points, started, strict=False):
+        killed = child(tmp_path, url, smtp_sink, "approve", run["approval"], flag, str(index))
+        assert killed.returncode == -signal.SIGKILL, (flag, index, killed.stderr[-2000:])
+        expected[run["run"]] = ("completed", "sent", run["to"], f"{flag} {index}")
+    last = started[-1]
+    killed = child(tmp_path, url, smtp_sink, "approve", last["approval"], "--die-after-send")
+    assert killed.returncode == -signal.SIGKILL
+    expected[last["run"]] = ("completed", "in_doubt", last["to"], "--die-after-send")
+
+    for _ in range(2):  # a second restart must change nothing
+        after = answer(child(tmp_path, url, smtp_sink, "recover"))
+        assert after["pending"] == []
+        runs = {r["id"]: (r["status"], r["outcome"]) for r in after["runs"]}
+        sent_to = [m["To"] for m in smtp_sink.messages]
+        for run_id, (status, outcome, to, point) in expected.items():
+            assert runs[run_id] == (status, outcome), point
+            assert sent_to.count(to) == 1, point

@@ -30,7 +30,9 @@ class RecordingNotifier:
         self.sent.append(Sent(self.now, "card", (view.id,), view))
         return MessageRef(self.channel, "chat", f"m{len(self.sent)}")
 
-    async def refresh_approval(self, view: ApprovalView, ref: MessageRef) -> None:
+    async def refresh_approval(
+        self, view: ApprovalView, ref: MessageRef, run: object = None
+    ) -> None:
         self.refreshed.append((ref.message_id, view.status))
 
     def holds(self, ref: MessageRef) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.core.delivery import Dispatcher, MessageRef, record_shown
-from bot.core.messages import ApprovalView
+from bot.core.messages import ApprovalView, RunView
 from bot.runtime import Runtime
 from memory import deliveries
 from tests.fixtures.runtime import ONBOARD, card_of, say
@@ -27,7 +27,9 @@ class RecordingNotifier:
         self.posted.append(view)
         return MessageRef(self.channel, "chat-1", str(len(self.posted)))
 
-    async def refresh_approval(self, view: ApprovalView, ref: MessageRef) -> None:
+    async def refresh_approval(
+        self, view: ApprovalView, ref: MessageRef, run: RunView | None = None
+    ) -> None:
         self.refreshed.append((ref.message_id, view.status))
 
     def holds(self, ref: MessageRef) -> bool:

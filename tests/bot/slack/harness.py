@@ -7,6 +7,7 @@ reads back what the app called.
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -46,6 +47,14 @@ ONBOARD_ARGS = 'onboarding name="Bo Diaz" email=bo@example.com company="Acme & C
 SENT = "completed: Sent to bo@example.com"  # the run's outcome on an approved card
 
 MakeSettings = Callable[..., Settings]
+# Slack gives each delivery its own ids; two identical ones are a retry or a replay.
+_DELIVERIES = itertools.count(1)
+
+
+def fresh_ids() -> tuple[str, str]:
+    """A new (event_id, trigger_id) pair, as Slack would send."""
+    n = next(_DELIVERIES)
+    return f"Ev{n:08d}", f"{n}.1700000000.fake-trigger"
 
 
 @dataclass
@@ -92,15 +101,23 @@ class SlackHarness:
 
     async def event(self, event: dict[str, Any]) -> Answer:
         """An Events API delivery (``app_home_opened``, ``message``, ``app_mention``)."""
+        event_id, _ = fresh_ids()
         if self.socket:
-            envelope_id = await self.fake.socket_send("events_api", event_callback_payload(event))
+            payload = event_callback_payload(event, event_id=event_id)
+            envelope_id = await self.fake.socket_send("events_api", payload)
             ack = await self.fake.wait_ack(envelope_id)
             return Answer(200, ack.get("payload"))
-        return await self.post(event_body(event), content_type=JSON_CONTENT_TYPE)
+        body = event_body(event, event_id=event_id)
+        return await self.post(body, content_type=JSON_CONTENT_TYPE)
 
     async def command(self, text: str, *, user_id: str = OPERATOR) -> Answer:
         """``/deskhand <text>`` from ``user_id`` in #ops."""
-        kwargs = {"user_id": user_id, "response_url": self.fake.response_url}
+        _, trigger_id = fresh_ids()
+        kwargs = {
+            "user_id": user_id,
+            "response_url": self.fake.response_url,
+            "trigger_id": trigger_id,
+        }
         payload = slash_command_payload(text=text, **kwargs)
         return await self.send("slash_commands", payload, slash_command_body(text=text, **kwargs))
 
@@ -142,6 +159,7 @@ class SlackHarness:
             "values": values,
             "private_metadata": metadata,
             "user_id": user_id,
+            "trigger_id": fresh_ids()[1],
         }
         return await self.send(
             "interactive", view_submission_payload(**kwargs), view_submission_body(**kwargs)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from tests.bot.slack.harness import OPERATOR, SlackHarness, card_text, has_buttons
+from tests.fakes.slack_signing import event_callback_payload
 from tests.fakes.smtp import SmtpSink
 
 
@@ -68,3 +70,17 @@ async def test_app_home_opened(socket_slack: SlackHarness) -> None:
     await socket_slack.event(event)
     (published, *_) = await socket_slack.fake.wait_for("views.publish")
     assert "Waiting for you (1)" in json.dumps(published.params)
+
+
+async def test_a_redelivered_event_is_acked_and_answered_once(socket_slack: SlackHarness) -> None:
+    # Slack redelivers an events_api envelope it got no timely ack for, with the same event_id.
+    fake = socket_slack.fake
+    dm = {"type": "message", "channel_type": "im", "channel": "D0ALEX", "user": OPERATOR}
+    payload = event_callback_payload({**dm, "text": "pending", "ts": "1.1"}, event_id="Ev0AGAIN")
+    for _ in range(3):
+        ack = await fake.wait_ack(await fake.socket_send("events_api", payload))
+        assert ack.get("payload") is None  # acknowledged, every time
+    await socket_slack.event({**dm, "text": "hello", "ts": "1.2"})  # a new event is answered
+    await fake.wait_for("chat.postMessage", 2)
+    await asyncio.sleep(0.3)  # a redelivery answered again would have posted by now
+    assert len(fake.calls_to("chat.postMessage")) == 2
