@@ -36,9 +36,13 @@ def env_for(home: Path) -> dict[str, str]:
 
 
 def read_until(fd: int, marker: bytes, seen: bytearray) -> None:
-    """Read ``fd`` into ``seen`` until ``marker`` appears after what was seen before."""
-    start, deadline = len(seen), time.monotonic() + STARTUP_S
-    while marker not in seen[start:]:
+    """Read ``fd`` into ``seen`` until ``marker`` appears; drop what was read up to it.
+
+    Whatever came after the marker in the same read stays in ``seen`` for the next call:
+    a prompt often arrives in the same chunk as the card before it.
+    """
+    deadline = time.monotonic() + STARTUP_S
+    while marker not in seen:
         remaining = deadline - time.monotonic()
         assert remaining > 0, f"no {marker!r} in {bytes(seen[-500:])!r}"
         ready, _, _ = select.select([fd], [], [], remaining)
@@ -46,6 +50,7 @@ def read_until(fd: int, marker: bytes, seen: bytearray) -> None:
             chunk = os.read(fd, 4096)
             assert chunk, f"output ended without {marker!r}: {bytes(seen[-500:])!r}"
             seen += chunk
+    del seen[: seen.index(marker) + len(marker)]
 
 
 def stop_with_sigterm(proc: subprocess.Popen[bytes]) -> float:
