@@ -39,4 +39,3 @@ class AlreadyDecided(DeskhandError):
     def __init__(self, message: str, *, approval: Any) -> None:
         super().__init__(message)
         self.approval = approval
-
