@@ -66,7 +66,8 @@ def configure(*, level: str, secrets: Iterable[str], file: Path | None = None) -
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
-    # httpx logs every request URL, and Telegram's URLs contain the bot token.
+    # httpx (python-telegram-bot's default HTTP client, and the OpenAI client's) logs every
+    # request URL at INFO, and Telegram's URLs contain the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("aiosmtpd").setLevel(logging.WARNING)
     # Alembic announces its plugins and context on every check; memory.migrate logs the

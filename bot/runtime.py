@@ -21,9 +21,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.drafting import Drafter, TemplateDrafter
-from adapters.email import EmailSender, RetryPolicy, Transport
+from adapters.email import EmailSender
 from adapters.outbox import OutboxTransport
 from adapters.smtp import SmtpConfig, SmtpTransport
+from adapters.transport import RetryPolicy, Transport
 from bot.attention.schedules import Schedules
 from bot.attention.service import Attention
 from bot.core.attention_commands import AttentionCommands

@@ -5,7 +5,6 @@ Every one carries a message that is safe to show in chat and says what to do nex
     DeskhandError
     ├── NotFound             unknown run, approval or workflow
     ├── InvalidInput         malformed arguments, oversized text, a bad field value
-    ├── NotAllowed           the user is not an operator of this channel
     ├── AlreadyDecided       someone decided that approval first (carries who and when)
     └── RunNotActive         the run has finished or was cancelled
 
@@ -30,10 +29,6 @@ class InvalidInput(DeskhandError):
     """Arguments that cannot be accepted as given."""
 
 
-class NotAllowed(DeskhandError):
-    """The user may not do this."""
-
-
 class RunNotActive(DeskhandError):
     """The run is finished or cancelled, so it cannot be changed."""
 
@@ -44,4 +39,3 @@ class AlreadyDecided(DeskhandError):
     def __init__(self, message: str, *, approval: Any) -> None:
         super().__init__(message)
         self.approval = approval
-

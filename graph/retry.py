@@ -16,8 +16,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, tzinfo
 
-from adapters.email import EmailMessage, EmailSender
+from adapters.email import EmailSender
 from adapters.errors import EffectDeferred, EffectFailed, EffectInDoubt
+from adapters.mime import EmailMessage
 from graph.errors import NotFound
 from graph.locks import RunLocks
 from graph.reports import RunReport

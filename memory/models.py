@@ -214,6 +214,10 @@ class Schedule(Base):
     """A workflow started on a schedule: a crontab in the operator's time zone, or once."""
 
     __tablename__ = "schedules"
+    # The digest's "scheduled next" reads the soonest one-off schedules, the tick the due
+    # ones, and both the crontab ones (run_at IS NULL): with one check-in per onboarding
+    # there are thousands of rows, and without it each read sorts them all.
+    __table_args__ = (Index("ix_schedules_active_run_at", "active", "run_at"),)
 
     id: Mapped[str] = mapped_column(String(12), primary_key=True)
     workflow: Mapped[str] = mapped_column(String(60))

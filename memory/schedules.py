@@ -59,9 +59,43 @@ async def get(session: AsyncSession, *, schedule_id: str) -> Schedule | None:
 
 
 async def active(session: AsyncSession) -> Sequence[Schedule]:
-    """Every active schedule, oldest first."""
+    """Every active schedule, oldest first (for ``/schedules``)."""
     result = await session.scalars(
         select(Schedule).where(Schedule.active.is_(True)).order_by(Schedule.created_at)
+    )
+    return result.all()
+
+
+async def next_once(session: AsyncSession, *, limit: int) -> Sequence[Schedule]:
+    """The active one-off schedules that run soonest (overdue ones first).
+
+    Args:
+        session: the session.
+        limit: how many to return.
+
+    Returns:
+        At most ``limit`` schedules by ``run_at``, read through ``ix_schedules_active_run_at``
+        however many check-ins are planned.
+    """
+    result = await session.scalars(
+        select(Schedule)
+        .where(Schedule.active.is_(True), Schedule.run_at.is_not(None))
+        .order_by(Schedule.run_at, Schedule.id)
+        .limit(limit)
+    )
+    return result.all()
+
+
+async def repeating(session: AsyncSession) -> Sequence[Schedule]:
+    """Every active crontab schedule, oldest first.
+
+    A schedule has exactly one of ``cron`` and ``run_at`` (see :func:`create`), so "no
+    ``run_at``" selects the crontab ones through the same index as :func:`next_once`.
+    """
+    result = await session.scalars(
+        select(Schedule)
+        .where(Schedule.active.is_(True), Schedule.run_at.is_(None))
+        .order_by(Schedule.created_at)
     )
     return result.all()
 

@@ -22,7 +22,7 @@ async def test_upgrade_matches_models_and_ignores_langgraph(database_url: str) -
         await upgrade(engine)
         await upgrade(engine)  # idempotent
         current, head = await status(engine)
-        assert current == head == "0004"
+        assert current == head == "0005"
 
         def diff(conn):  # type: ignore[no-untyped-def]
             context = MigrationContext.configure(

@@ -40,7 +40,7 @@ class Schedules:
         if self._scheduler is None:
             return
         async with self._sessions() as session:
-            for schedule in await schedules.active(session):
+            for schedule in await schedules.repeating(session):
                 if schedule.cron:
                     self._scheduler.add_schedule(schedule.id, schedule.cron)
 
@@ -105,11 +105,21 @@ class Schedules:
         return [(s, self._next(s, now)) for s in rows]
 
     async def upcoming(self, now: datetime, *, limit: int = 5) -> tuple[ScheduledItem, ...]:
-        """The next few scheduled runs, soonest first (for the digest)."""
+        """The next few scheduled runs, soonest first (for the digest).
+
+        Reads only what it can show: the ``limit`` soonest one-off schedules (onboarding
+        leaves one per new client) and the crontab ones, whose next firing is computed
+        here; then keeps the ``limit`` soonest of both.
+        """
+        async with self._sessions() as session:
+            rows = [
+                *await schedules.next_once(session, limit=limit),
+                *await schedules.repeating(session),
+            ]
         items = [
             ScheduledItem(at, f"{s.workflow} ({s.description})")
-            for s, at in await self.listing(now)
-            if at is not None
+            for s in rows
+            if (at := self._next(s, now)) is not None
         ]
         return tuple(sorted(items, key=lambda i: i.at)[:limit])
 

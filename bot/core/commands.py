@@ -29,7 +29,7 @@ from bot.core.messages import (
 from bot.core.operators import Operators
 from bot.core.parsing import key_values, split_command, words
 from bot.core.reads import Reads, parse_run_id
-from graph.errors import AlreadyDecided, DeskhandError, InvalidInput, NotAllowed, NotFound
+from graph.errors import AlreadyDecided, DeskhandError, InvalidInput, NotFound
 from graph.runs import DecideReport, RunManager, RunReport, describe_decision
 from graph.tasks import TaskSet
 from graph.workflows import lookup
@@ -373,4 +373,4 @@ def _waiting(report: RunReport) -> tuple[Reply, ...]:
     return ()
 
 
-__all__ = ["COMMANDS", "Core", "NotAllowed"]
+__all__ = ["COMMANDS", "Core"]

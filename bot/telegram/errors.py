@@ -3,7 +3,7 @@
 A handler that fails is logged with its traceback and a short reference id; the user sees
 only "something went wrong (ref ...)", never the exception text. Bot API URLs hold the bot
 token: exceptions are logged through the secret-redacting handler set up in
-:mod:`bot.logs`, and httpx's per-request log lines stay silenced there.
+:mod:`bot.logs`, which also keeps HTTP clients' per-request log lines quiet.
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ from typing import Any, Literal
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import interrupt
 
-from adapters.email import EmailMessage
 from adapters.errors import EffectDeferred, EffectFailed, EffectInDoubt
+from adapters.mime import EmailMessage
 from graph.deps import WorkflowDeps
 from graph.gate import GateRequest, Node
 from graph.retry import in_doubt_detail, not_sent_yet

@@ -19,18 +19,13 @@ from pathlib import Path
 
 import pytest
 
-from adapters.email import (
-    EmailMessage,
-    EmailSender,
-    RetryPolicy,
-    SendResult,
-    Transport,
-    build_mime,
-    message_id_for,
-)
+from adapters.email import EmailSender
 from adapters.errors import EffectDeferred, EffectFailed, EffectInDoubt
+from adapters.ledger import SendResult
+from adapters.mime import EmailMessage, build_mime, message_id_for
 from adapters.outbox import OutboxTransport
 from adapters.smtp import SmtpConfig, SmtpTransport
+from adapters.transport import RetryPolicy, Transport
 from memory import effects, events
 from memory.db import Sessions
 from tests.fakes.smtp import SmtpSink
@@ -420,7 +415,8 @@ async def test_sender_killed_mid_delivery_leaves_effect_in_doubt(
         textwrap.dedent(
             f"""
             import asyncio
-            from adapters.email import EmailMessage, EmailSender
+            from adapters.email import EmailSender
+            from adapters.mime import EmailMessage
             from adapters.smtp import SmtpConfig, SmtpTransport
             from memory.db import create_engine, create_sessions
 

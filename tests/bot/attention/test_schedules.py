@@ -10,6 +10,7 @@ import pytest
 from bot.runtime import Runtime
 from bot.scheduler import to_cron
 from graph.errors import InvalidInput
+from memory import schedules
 from tests.bot.attention.conftest import at, attention
 from tests.bot.attention.recording import RecordingNotifier
 from tests.fakes.smtp import SmtpSink
@@ -73,3 +74,42 @@ async def test_onboarding_plans_a_check_in_three_days_later(
     [checkin] = await runtime.manager.pending()
     assert checkin.workflow == "checkin" and checkin.risk == "medium"
     assert checkin.preview["to"] == "bo@example.com"
+
+
+async def test_digest_shows_the_soonest_one_offs_and_crontabs(runtime: Runtime) -> None:
+    now = at("2026-11-21T10:05:00")
+    async with runtime.sessions.begin() as session:
+        for hours in (30, 5, 50, 1, 70, 20, 3):
+            await schedules.create(
+                session,
+                workflow="checkin",
+                description=f"in {hours}h",
+                inputs={},
+                created_by="test",
+                run_at=now + timedelta(hours=hours),
+            )
+        stopped = await schedules.create(
+            session,
+            workflow="checkin",
+            description="stopped",
+            inputs={},
+            created_by="test",
+            run_at=now + timedelta(minutes=5),
+        )
+        await schedules.deactivate(session, schedule_id=stopped.id)
+        await schedules.create(
+            session,
+            workflow="checkin",
+            description="half-hourly",
+            inputs={},
+            created_by="test",
+            cron="*/30 * * * *",
+        )
+    items = await runtime.schedules.upcoming(now, limit=4)
+    assert [item.what for item in items] == [
+        "checkin (half-hourly)",
+        "checkin (in 1h)",
+        "checkin (in 3h)",
+        "checkin (in 5h)",
+    ]
+    assert items[0].at == at("2026-11-21T10:30:00")
