@@ -62,7 +62,7 @@ SEQUENTIAL_CHUNK = 10  # one subject's turn when measuring one operation at a ti
 CONCURRENT_TURNS = 4  # turns per subject when measuring with many in flight
 TARGET_P50_MS = 15.0
 TARGET_P99_MS = 100.0
-TARGET_RATIO = 2.0
+TARGET_RATIO = 2.5  # issue 12: decide-and-resume at most 2.5x the bare LangGraph resume
 NOTES = (
     "deskhand = the decide-and-resume path on the floor's shape (gate, then end): inbox "
     "UPDATE, event log, run lock, LangGraph resume, run status. Targets apply to it.",

@@ -293,7 +293,7 @@ async def simulated_day(
         )  # type: ignore[list-item]
         dispatcher = Dispatcher(
             sessions=rt.sessions,
-            hot=rt.hotpath,
+            manager=rt.manager,
             notifiers=[notifier],  # type: ignore[list-item]
             risks=("high",),
         )

@@ -27,6 +27,7 @@ from pathlib import Path
 from bench.digest import backend, bench_settings
 from bot.core.messages import Inbound
 from bot.runtime import open_runtime
+from memory import decisions
 from tests.fakes.smtp import SmtpSink
 from tests.fixtures.runtime import OPERATOR, card_of
 
@@ -43,15 +44,14 @@ async def seed(home: Path, url: str, smtp: str, waiting: int) -> None:
             card_of(await rt.core.handle(Inbound(OPERATOR, text=line)))
         # A decision committed whose resume never ran, as after a crash: recovery's job.
         (last,) = await rt.manager.pending(limit=1)
-        await rt.hotpath.decide(
-            last.id,
-            "approve",
+        await decisions.decide(
+            rt.sessions,
+            approval_id=last.id,
+            action="approve",
             actor="terminal:local",
             actor_name="Ana",
             details={},
-            event={"actor": "terminal:local", "kind": "approval.decided",
-                   "summary": "decided", "run_id": last.run_id},
-        )  # fmt: skip
+        )
 
 
 async def measure(home: Path, url: str, smtp: str) -> tuple[float, float, int]:

@@ -71,11 +71,11 @@ async def serve(runtime: Runtime, *, terminal: bool | None = None) -> None:
     # digests; a channel that cannot batch gets everything at once.
     dispatchers = [
         Dispatcher(
-            sessions=runtime.sessions, hot=runtime.hotpath, notifiers=batching, risks=("high",)
+            sessions=runtime.sessions, manager=runtime.manager, notifiers=batching, risks=("high",)
         ),
         Dispatcher(
             sessions=runtime.sessions,
-            hot=runtime.hotpath,
+            manager=runtime.manager,
             notifiers=[c.notifier for c in channels if c.notifier not in batching],
         ),
     ]

@@ -6,7 +6,6 @@ connects at import time.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import socket
@@ -39,7 +38,6 @@ from graph.runs import RunManager
 from graph.spec import WorkflowSpec
 from graph.workflows import available
 from memory.db import Sessions, create_engine, create_sessions, is_sqlite, libpq_url
-from memory.hotpath import HotPath, open_hotpath
 from memory.migrate import upgrade
 
 log = logging.getLogger(__name__)
@@ -57,7 +55,6 @@ class Runtime:
     email: EmailSender
     attention: Attention
     schedules: Schedules
-    hotpath: HotPath
 
 
 def build_transport(settings: Settings) -> Transport:
@@ -89,13 +86,6 @@ def _lock_file(url: str) -> Path | None:
     if not database or database == ":memory:":
         return None
     return Path(database).with_name(Path(database).name + ".locks")
-
-
-def _sqlite_lock(checkpointer: object) -> asyncio.Lock | None:
-    """The lock the SQLite checkpointer writes under, for the hot path to write under too."""
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-
-    return checkpointer.lock if isinstance(checkpointer, AsyncSqliteSaver) else None
 
 
 @asynccontextmanager
@@ -130,10 +120,7 @@ async def open_runtime(
         if migrate:
             await upgrade(engine)
         sessions = create_sessions(engine)
-        async with (
-            open_checkpointer(url) as checkpointer,
-            open_hotpath(url, engine.dialect, guard=_sqlite_lock(checkpointer)) as hotpath,
-        ):
+        async with open_checkpointer(url) as checkpointer:
             email = EmailSender(
                 sessions=sessions,
                 transport=transport or build_transport(settings),
@@ -151,7 +138,6 @@ async def open_runtime(
                 checkpointer=checkpointer,
                 workflows={**available(), **(workflows or {})},
                 locks=locks,
-                hotpath=hotpath,
             )
             if recover:
                 recovered = await manager.recover()
@@ -186,7 +172,7 @@ async def open_runtime(
             )
             try:
                 yield Runtime(
-                    settings, engine, sessions, manager, core, email, attention, schedules, hotpath
+                    settings, engine, sessions, manager, core, email, attention, schedules
                 )
             finally:
                 await manager.drain()

@@ -54,7 +54,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-# How long the checkpointer's and the hot path's pools may take to hand out a connection
+# How long the checkpointer's pool may take to hand out a connection
 # that passed its check, before the caller gets PoolTimeout (transient, retried).
 POOL_TIMEOUT_S = 10.0
 

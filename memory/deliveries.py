@@ -8,7 +8,7 @@ Two jobs, both safe with several replicas:
   decided with the run's outcome); a message behind what its approval and run imply now
   (decided in another chat, by the CLI, by another replica; a run finished by recovery
   after the process that showed the decision died) is ``unsettled`` and is edited by
-  whoever records the new state first (``memory.hotpath.HotPath.mark_shown``).
+  whoever records the new state first (:func:`mark_shown`).
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory.approvals import OPEN
-from memory.models import Approval, ApprovalDelivery, ApprovalMessage, Run
+from memory.models import Approval, ApprovalDelivery, ApprovalMessage, Run, utcnow
 from memory.runs import ACTIVE, FINISHED
 
 # Appended to the decision (``approved+run``) once a card shows what the run did; the
@@ -108,7 +109,7 @@ async def add_message(
     """Remember a chat message that shows an approval in a given state.
 
     A tap can land on a card between its post and this call; the tap's handler then
-    records the message first, with the decision it showed (``HotPath.mark_shown``), and
+    records the message first, with the decision it showed (:func:`mark_shown`), and
     that record stands: a message is recorded once.
 
     Args:
@@ -135,6 +136,49 @@ async def add_message(
     except IntegrityError:
         return False
     return True
+
+
+async def mark_shown(
+    session: AsyncSession,
+    *,
+    approval_id: str,
+    channel: str,
+    chat_id: str,
+    message_id: str,
+    status: str,
+) -> bool:
+    """Record that a message of ``approval_id`` now shows ``status``.
+
+    An upsert: a tap can land on a card before its post is recorded (see
+    :func:`add_message`), and the tap's handler then records the message first.
+
+    Args:
+        session: the session; the caller commits.
+        approval_id: the approval shown.
+        channel: ``telegram``, ``slack``...
+        chat_id: the chat or channel id.
+        message_id: the message id (Telegram) or ts (Slack).
+        status: what the message shows (:func:`shown_state`).
+
+    Returns:
+        True when this call changed what the message shows, or recorded it first.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    row = insert(ApprovalMessage).values(
+        approval_id=approval_id,
+        channel=channel,
+        chat_id=chat_id,
+        message_id=message_id,
+        rendered_status=status,
+        created_at=utcnow(),
+    )
+    upsert = row.on_conflict_do_update(
+        index_elements=["channel", "chat_id", "message_id"],
+        set_={"rendered_status": row.excluded.rendered_status},
+        where=ApprovalMessage.rendered_status != row.excluded.rendered_status,
+    ).returning(ApprovalMessage.id)
+    return (await session.execute(upsert)).first() is not None
 
 
 async def messages(session: AsyncSession, *, approval_id: str) -> Sequence[ApprovalMessage]:

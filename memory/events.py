@@ -8,10 +8,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from memory.models import Event, utcnow
+
+_EVENTS: Table = Event.__table__  # type: ignore[assignment]
 
 
 async def append(
@@ -41,11 +43,12 @@ async def append(
         reason: why, when a person gave a reason.
         data: structured details (JSON-serialisable).
 
-    A Core ``INSERT`` rather than an ORM object: events are never read back in the
-    transaction that writes them, and this is on every decision's path.
+    A Core ``INSERT`` on the table, not an ORM one: events are never read back in the
+    transaction that writes them, and this is on every decision's path, where the ORM's
+    DML path cost about 1 ms more a statement (``python -m bench.approvals``).
     """
     await session.execute(
-        insert(Event).values(
+        insert(_EVENTS).values(
             at=utcnow(),
             actor=actor,
             kind=kind,

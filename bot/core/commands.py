@@ -30,7 +30,8 @@ from bot.core.operators import Operators
 from bot.core.parsing import key_values, split_command, words
 from bot.core.reads import Reads, parse_run_id
 from graph.errors import AlreadyDecided, DeskhandError, InvalidInput, NotFound
-from graph.runs import DecideReport, RunManager, RunReport, describe_decision
+from graph.reports import DecideReport, RunReport, describe_decision
+from graph.runs import RunManager
 from graph.tasks import TaskSet
 from graph.workflows import lookup
 from memory.ids import normalize_approval_id

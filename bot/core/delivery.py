@@ -18,13 +18,15 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.core import notices
 from bot.core.messages import ApprovalView, RunView
 from memory import deliveries
 from memory.db import Sessions
-from memory.hotpath import HotPath
+
+if TYPE_CHECKING:
+    from graph.runs import RunManager
 
 log = logging.getLogger(__name__)
 
@@ -85,13 +87,14 @@ async def record_shown(
         )
 
 
-async def mark_refreshed(hot: HotPath, *, ref: MessageRef, approval_id: str, status: str) -> bool:
+async def mark_refreshed(
+    manager: RunManager, *, ref: MessageRef, approval_id: str, status: str
+) -> bool:
     """Record that the message at ``ref`` now shows ``status`` (True if it changed).
 
-    ``status`` is what the card shows (``memory.deliveries.shown_state``). On every tap's
-    path, so one statement on the driver (:mod:`memory.hotpath`).
+    ``status`` is what the card shows (``memory.deliveries.shown_state``).
     """
-    return await hot.mark_shown(
+    return await manager.mark_shown(
         approval_id=approval_id,
         channel=ref.channel,
         chat_id=ref.chat_id,
@@ -107,14 +110,14 @@ class Dispatcher:
         self,
         *,
         sessions: Sessions,
-        hot: HotPath,
+        manager: RunManager,
         notifiers: Sequence[Notifier],
         interval: float = 2.0,
         min_gap: float = 0.25,
         risks: Sequence[str] | None = None,
     ) -> None:
         self._sessions = sessions
-        self._hot = hot
+        self._manager = manager
         self._notifiers = list(notifiers)
         self._interval = interval
         self._min_gap = min_gap
@@ -202,7 +205,9 @@ class Dispatcher:
             if notifier.holds(ref):
                 continue
             state = deliveries.shown_state(approval.status, run.status)
-            if not await mark_refreshed(self._hot, ref=ref, approval_id=approval.id, status=state):
+            if not await mark_refreshed(
+                self._manager, ref=ref, approval_id=approval.id, status=state
+            ):
                 continue  # another pass or replica is at it
             try:
                 await notifier.refresh_approval(ApprovalView.of(approval), ref, RunView.of(run))
@@ -215,7 +220,7 @@ class Dispatcher:
                 )
                 # Give the card back as it was, so a later pass tries again.
                 await mark_refreshed(
-                    self._hot, ref=ref, approval_id=approval.id, status=message.rendered_status
+                    self._manager, ref=ref, approval_id=approval.id, status=message.rendered_status
                 )
         return edited
 

@@ -196,15 +196,15 @@ async def update_card(
     """
     if view.status == "pending":
         return False
-    hot = ctx.runtime.hotpath
+    manager = ctx.runtime.manager
     if run is None:  # show all there is (a card that fell behind), never less than it has
-        pair = await hot.with_run(view.id)
+        pair = await manager.with_run(view.id)
         run = RunView.of(pair[1]) if pair else None
     state = deliveries.shown_state(view.status, run.status if run else None)
     if not decided and ctx.notifier.holds(ref):
         return False  # the click that decided it is about to show the outcome
     if not (decided and record) and not await mark_refreshed(
-        hot, ref=ref, approval_id=view.id, status=state
+        manager, ref=ref, approval_id=view.id, status=state
     ):
         return False  # already shows it, or someone else is editing it
     try:
@@ -216,14 +216,14 @@ async def update_card(
         )
     except SlackApiError as exc:
         # Hand the card back to the dispatcher, which retries stale cards on every pass.
-        await mark_refreshed(hot, ref=ref, approval_id=view.id, status="pending")
+        await mark_refreshed(manager, ref=ref, approval_id=view.id, status="pending")
         log.warning(
             "could not update a card",
             extra={"approval_id": view.id, "error": exc.response.get("error")},
         )
         return False
     if decided and record:
-        await mark_refreshed(hot, ref=ref, approval_id=view.id, status=state)
+        await mark_refreshed(manager, ref=ref, approval_id=view.id, status=state)
     return True
 
 

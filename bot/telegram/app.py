@@ -86,7 +86,7 @@ class TelegramChannel:
         self._notifier = TelegramNotifier(
             sender=Sender(self.application.bot),
             sessions=runtime.sessions,
-            hot=runtime.hotpath,
+            manager=runtime.manager,
             chat_id=default_chat(runtime.settings),
         )
         self.notifier: Notifier = self._notifier  # what the dispatcher sees

@@ -30,9 +30,9 @@ from bot.telegram import notices
 from bot.telegram.cards import card
 from bot.telegram.render import messages
 from bot.telegram.sender import Sender
+from graph.runs import RunManager
 from memory import deliveries, runs
 from memory.db import Sessions
-from memory.hotpath import HotPath
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +54,11 @@ class TelegramNotifier:
     channel = CHANNEL
 
     def __init__(
-        self, *, sender: Sender, sessions: Sessions, hot: HotPath, chat_id: int | None
+        self, *, sender: Sender, sessions: Sessions, manager: RunManager, chat_id: int | None
     ) -> None:
         self.sender = sender
         self._sessions = sessions
-        self._hot = hot
+        self._manager = manager
         self._chat_id = chat_id
         self._ready = asyncio.Event()
         self._stopped = asyncio.Event()
@@ -178,7 +178,7 @@ class TelegramNotifier:
         run = run or await self._run_of(view)  # all there is, never less than the card has
         state = deliveries.shown_state(view.status, run.status if run else None)
         if claim and not await mark_refreshed(
-            self._hot, ref=ref, approval_id=view.id, status=state
+            self._manager, ref=ref, approval_id=view.id, status=state
         ):
             return
         rendered = card(view, now=self.now(), run=run)
@@ -186,10 +186,12 @@ class TelegramNotifier:
             await self.sender.edit(chat_id, message_id, rendered.html, rendered.keyboard)
         except BaseException:
             if claim:  # shown by nobody: the dispatcher's next pass tries again
-                await mark_refreshed(self._hot, ref=ref, approval_id=view.id, status=view.status)
+                await mark_refreshed(
+                    self._manager, ref=ref, approval_id=view.id, status=view.status
+                )
             raise
         if not claim:
-            await mark_refreshed(self._hot, ref=ref, approval_id=view.id, status=state)
+            await mark_refreshed(self._manager, ref=ref, approval_id=view.id, status=state)
 
     async def refresh_shown(self, view: ApprovalView) -> None:
         """Bring every Telegram card of ``view`` up to date now, not at the next pass."""
@@ -204,7 +206,7 @@ class TelegramNotifier:
             if self.holds(ref):
                 continue  # its tap's handler shows it
             # The dispatcher may be at it too: whoever records the new state edits.
-            if await mark_refreshed(self._hot, ref=ref, approval_id=view.id, status=state):
+            if await mark_refreshed(self._manager, ref=ref, approval_id=view.id, status=state):
                 await self.refresh_approval(view, ref, run)
 
     async def send(

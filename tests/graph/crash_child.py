@@ -34,7 +34,8 @@ from adapters.smtp import SmtpConfig, SmtpTransport
 from bot.core.messages import ButtonAction, Inbound
 from bot.runtime import open_runtime
 from bot.settings import Settings
-from memory.hotpath import Decision, HotPath
+from memory import decisions
+from memory.decisions import Decision
 from memory.models import Effect
 from tests.fixtures.runtime import OPERATOR, card_of
 
@@ -65,15 +66,15 @@ class DieAfterSend(SmtpTransport):
 
 def die_after_decision_commit() -> None:
     """Die the moment the winning decision has committed, before the run is resumed."""
-    decide = HotPath.decide
+    decide = decisions.decide
 
-    async def decide_then_die(self: HotPath, *args: Any, **kwargs: Any) -> Decision | None:
-        outcome = await decide(self, *args, **kwargs)
+    async def decide_then_die(*args: Any, **kwargs: Any) -> Decision | None:
+        outcome = await decide(*args, **kwargs)
         if outcome is not None and outcome.won:
             die()
         return outcome
 
-    HotPath.decide = decide_then_die  # type: ignore[method-assign]
+    decisions.decide = decide_then_die
 
 
 def watch_checkpoint_writes(before: int | None, after: int | None) -> None:

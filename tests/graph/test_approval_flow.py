@@ -10,8 +10,7 @@ from sqlalchemy import func, select
 
 from bot.core.messages import ButtonAction, DecisionNotice, Inbound, RunStarted, Text, User
 from bot.runtime import Runtime
-from memory import runs
-from memory.hotpath import open_hotpath
+from memory import decisions, runs
 from memory.models import Approval, Contact, Effect, Event
 from tests.fakes.smtp import SmtpSink
 from tests.fixtures.runtime import ONBOARD, OPERATOR, card_of, say
@@ -186,17 +185,15 @@ async def test_a_decision_whose_resume_never_ran_is_applied_by_the_tick(
 ) -> None:
     card = card_of(await say(runtime, ONBOARD)).approval
     # Commit a decision the way a press does, with no resume after it (as if the resume
-    # had failed): through a second hot path on the same database.
-    async with open_hotpath(runtime.settings.sqlalchemy_url, runtime.engine.dialect) as hot:
-        decided = await hot.decide(
-            card.id,
-            "approve",
-            actor="terminal:local",
-            actor_name="Ana",
-            details={},
-            event={"actor": "terminal:local", "kind": "approval.decided",
-                   "summary": "decided", "run_id": card.run_id},
-        )  # fmt: skip
+    # had failed).
+    decided = await decisions.decide(
+        runtime.sessions,
+        approval_id=card.id,
+        action="approve",
+        actor="terminal:local",
+        actor_name="Ana",
+        details={},
+    )
     assert decided is not None and decided.won
 
     too_soon = await runtime.manager.resume_stalled(before=decided.approval.decided_at)

@@ -90,7 +90,7 @@ async def live(
     the operator decides whatever a card or a batch showed them."""
     notifier = day.notifier
     immediate = Dispatcher(
-        sessions=runtime.sessions, hot=runtime.hotpath, notifiers=[notifier], risks=("high",)
+        sessions=runtime.sessions, manager=runtime.manager, notifiers=[notifier], risks=("high",)
     )
     service = attention(runtime, notifier, instance=instance, policy=policy)
     for now in moments(plan):

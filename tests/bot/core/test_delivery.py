@@ -38,10 +38,10 @@ class RecordingNotifier:
 
 async def test_each_approval_posted_once_per_channel_and_refreshed(runtime: Runtime) -> None:
     tg, sl = RecordingNotifier("telegram"), RecordingNotifier("slack")
-    first = Dispatcher(sessions=runtime.sessions, hot=runtime.hotpath, notifiers=[tg, sl])
+    first = Dispatcher(sessions=runtime.sessions, manager=runtime.manager, notifiers=[tg, sl])
     # A second replica with its own notifiers shares the same database.
     tg2, sl2 = RecordingNotifier("telegram"), RecordingNotifier("slack")
-    second = Dispatcher(sessions=runtime.sessions, hot=runtime.hotpath, notifiers=[tg2, sl2])
+    second = Dispatcher(sessions=runtime.sessions, manager=runtime.manager, notifiers=[tg2, sl2])
 
     card = card_of(await say(runtime, ONBOARD)).approval
     await asyncio.gather(first.tick(), second.tick(), first.tick(), second.tick())
@@ -57,7 +57,7 @@ async def test_each_approval_posted_once_per_channel_and_refreshed(runtime: Runt
 
 async def test_a_card_shown_as_a_reply_is_not_posted_again(runtime: Runtime) -> None:
     tg = RecordingNotifier("telegram")
-    dispatcher = Dispatcher(sessions=runtime.sessions, hot=runtime.hotpath, notifiers=[tg])
+    dispatcher = Dispatcher(sessions=runtime.sessions, manager=runtime.manager, notifiers=[tg])
     card = card_of(await say(runtime, ONBOARD)).approval
     await record_shown(runtime.sessions, view=card, ref=MessageRef("telegram", "42", "7"))
     await dispatcher.tick()
@@ -69,7 +69,7 @@ async def test_a_card_shown_as_a_reply_is_not_posted_again(runtime: Runtime) -> 
 
 async def test_a_card_held_by_its_handler_is_left_to_it(runtime: Runtime) -> None:
     tg = RecordingNotifier("telegram")
-    dispatcher = Dispatcher(sessions=runtime.sessions, hot=runtime.hotpath, notifiers=[tg])
+    dispatcher = Dispatcher(sessions=runtime.sessions, manager=runtime.manager, notifiers=[tg])
     card = card_of(await say(runtime, ONBOARD)).approval
     ref = MessageRef("telegram", "42", "7")
     await record_shown(runtime.sessions, view=card, ref=ref)
@@ -90,7 +90,7 @@ async def test_a_card_held_by_its_handler_is_left_to_it(runtime: Runtime) -> Non
 async def test_run_wakes_up_when_poked_and_stops(runtime: Runtime) -> None:
     tg = RecordingNotifier("telegram")
     dispatcher = Dispatcher(
-        sessions=runtime.sessions, hot=runtime.hotpath, notifiers=[tg], interval=60
+        sessions=runtime.sessions, manager=runtime.manager, notifiers=[tg], interval=60
     )
     runtime.core.on_change(dispatcher.poke)
     stop = asyncio.Event()
@@ -122,7 +122,7 @@ class FlakyNotifier(RecordingNotifier):
 
 async def test_a_failed_post_is_tried_again(runtime: Runtime) -> None:
     flaky = FlakyNotifier("telegram")
-    dispatcher = Dispatcher(sessions=runtime.sessions, hot=runtime.hotpath, notifiers=[flaky])
+    dispatcher = Dispatcher(sessions=runtime.sessions, manager=runtime.manager, notifiers=[flaky])
     await say(runtime, ONBOARD)
     assert await dispatcher.tick() == 0 and flaky.posted == []
     assert await dispatcher.tick() == 1 and len(flaky.posted) == 1

@@ -72,7 +72,7 @@ async def test_approve_updates_the_card_in_place_and_sends_one_email(
     # The card already shows the decision: the dispatcher has nothing left to refresh.
     dispatcher = Dispatcher(
         sessions=slack.runtime.sessions,
-        hot=slack.runtime.hotpath,
+        manager=slack.runtime.manager,
         notifiers=[slack.channel.notifier],
     )
     assert await dispatcher.tick() == 0
@@ -226,7 +226,7 @@ async def test_with_the_dispatcher_running_only_the_click_edits_the_card(
 ) -> None:
     dispatcher = Dispatcher(
         sessions=slack.runtime.sessions,
-        hot=slack.runtime.hotpath,
+        manager=slack.runtime.manager,
         notifiers=[slack.channel.notifier],
     )
     slack.runtime.core.on_change(dispatcher.poke)
@@ -261,7 +261,7 @@ async def test_a_card_the_decision_could_not_edit_gets_the_outcome(
     # The outcome's edit recorded the card: nothing is left for the dispatcher to redo.
     dispatcher = Dispatcher(
         sessions=slack.runtime.sessions,
-        hot=slack.runtime.hotpath,
+        manager=slack.runtime.manager,
         notifiers=[slack.channel.notifier],
     )
     assert await dispatcher.tick() == 0

@@ -45,7 +45,7 @@ async def test_run_posts_one_recorded_card_the_dispatcher_leaves_alone(
     assert await count(slack, ApprovalMessage, ApprovalMessage.message_id == ts) == 1
     dispatcher = Dispatcher(
         sessions=slack.runtime.sessions,
-        hot=slack.runtime.hotpath,
+        manager=slack.runtime.manager,
         notifiers=[slack.channel.notifier],
     )
     assert await dispatcher.tick() == 0  # claimed by the reply: not posted a second time

@@ -26,7 +26,7 @@ CLI = User("cli", "ana", "Ana")
 def dispatcher_for(harness: SlackHarness) -> Dispatcher:
     return Dispatcher(
         sessions=harness.runtime.sessions,
-        hot=harness.runtime.hotpath,
+        manager=harness.runtime.manager,
         notifiers=[harness.channel.notifier],
     )
 

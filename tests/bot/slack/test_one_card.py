@@ -31,7 +31,7 @@ async def test_run_in_the_default_channel_posts_one_card_per_approval(
     async with open_slack(settings, fake) as slack:
         dispatcher = Dispatcher(
             sessions=slack.runtime.sessions,
-            hot=slack.runtime.hotpath,
+            manager=slack.runtime.manager,
             notifiers=[slack.channel.notifier],
         )
         slack.runtime.core.on_change(dispatcher.poke)

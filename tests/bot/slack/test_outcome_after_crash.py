@@ -119,7 +119,7 @@ async def test_killed_between_the_decision_and_the_outcome_the_card_gets_the_out
         async with open_slack(settings, fake) as slack:  # recovery finishes the run first
             dispatcher = Dispatcher(
                 sessions=slack.runtime.sessions,
-                hot=slack.runtime.hotpath,
+                manager=slack.runtime.manager,
                 notifiers=[slack.channel.notifier],
             )
             assert await dispatcher.tick() == (1 if restart == 0 else 0)

@@ -43,7 +43,7 @@ def notices(fake: FakeSlack) -> list[Call]:
 
 def dispatcher(slack: SlackHarness) -> Dispatcher:
     rt = slack.runtime
-    return Dispatcher(sessions=rt.sessions, hot=rt.hotpath, notifiers=[slack.channel.notifier])
+    return Dispatcher(sessions=rt.sessions, manager=rt.manager, notifiers=[slack.channel.notifier])
 
 
 async def give_up(rt: Runtime) -> str:

@@ -29,7 +29,9 @@ async def test_dispatcher_posts_to_the_chat_and_refreshes_after_a_cli_decision(
 ) -> None:
     async with running(tg_settings(TELEGRAM_CHAT_ID=str(GROUP)), fake) as bot:
         dispatcher = Dispatcher(
-            sessions=bot.runtime.sessions, hot=bot.runtime.hotpath, notifiers=[bot.channel.notifier]
+            sessions=bot.runtime.sessions,
+            manager=bot.runtime.manager,
+            notifiers=[bot.channel.notifier],
         )
         view = card_of(await say(bot.runtime, ONBOARD, OPERATOR)).approval
         assert await dispatcher.tick() == 1
@@ -47,7 +49,7 @@ async def test_dispatcher_posts_to_the_chat_and_refreshes_after_a_cli_decision(
 
 async def test_default_destination_is_the_first_operator(bot: Running) -> None:
     dispatcher = Dispatcher(
-        sessions=bot.runtime.sessions, hot=bot.runtime.hotpath, notifiers=[bot.channel.notifier]
+        sessions=bot.runtime.sessions, manager=bot.runtime.manager, notifiers=[bot.channel.notifier]
     )
     await say(bot.runtime, ONBOARD, OPERATOR)
     assert await dispatcher.tick() == 1
@@ -56,7 +58,7 @@ async def test_default_destination_is_the_first_operator(bot: Running) -> None:
 
 async def test_a_card_shown_as_a_reply_is_not_posted_again(bot: Running) -> None:
     dispatcher = Dispatcher(
-        sessions=bot.runtime.sessions, hot=bot.runtime.hotpath, notifiers=[bot.channel.notifier]
+        sessions=bot.runtime.sessions, manager=bot.runtime.manager, notifiers=[bot.channel.notifier]
     )
     bot.runtime.core.on_change(dispatcher.poke)
     await start_onboarding(bot.fake)

@@ -20,7 +20,7 @@ async def test_run_in_the_operators_chat_posts_one_card_per_approval(bot: Runnin
     # As `deskhand run` wires it: every change pokes the dispatcher, whose default
     # destination is Ana's private chat, the chat she types /run in.
     dispatcher = Dispatcher(
-        sessions=bot.runtime.sessions, hot=bot.runtime.hotpath, notifiers=[bot.channel.notifier]
+        sessions=bot.runtime.sessions, manager=bot.runtime.manager, notifiers=[bot.channel.notifier]
     )
     bot.runtime.core.on_change(dispatcher.poke)
     stop = asyncio.Event()

@@ -78,7 +78,7 @@ async def test_killed_between_the_decision_and_the_outcome_the_card_gets_the_out
         async with running(settings, fake) as bot:  # recovery finishes the run first
             dispatcher = Dispatcher(
                 sessions=bot.runtime.sessions,
-                hot=bot.runtime.hotpath,
+                manager=bot.runtime.manager,
                 notifiers=[bot.channel.notifier],
             )
             assert await dispatcher.tick() == (1 if restart == 0 else 0)

@@ -33,7 +33,7 @@ def notices(fake: FakeTelegram) -> list[Call]:
 
 def dispatcher(bot: Running) -> Dispatcher:
     rt = bot.runtime
-    return Dispatcher(sessions=rt.sessions, hot=rt.hotpath, notifiers=[bot.channel.notifier])
+    return Dispatcher(sessions=rt.sessions, manager=rt.manager, notifiers=[bot.channel.notifier])
 
 
 async def give_up(rt: Runtime) -> str:

@@ -1,4 +1,4 @@
-"""The decision path on the driver: same rows as the ORM, first decision wins, on both backends."""
+"""memory/decisions.py: the first decision wins, one event each, on both backends."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from memory import approvals, deliveries, events, runs
+from memory import approvals, decisions, deliveries, events, runs
 from memory.approvals import Action
 from memory.db import Sessions, create_engine, create_sessions
-from memory.hotpath import Decision, HotPath, open_hotpath
+from memory.decisions import Decision
 from memory.models import Approval, Base, Event
 from tests.fixtures.db import async_url
 
@@ -27,7 +27,6 @@ PREVIEW = {"kind": "email", "to": "ana@example.com", "subject": "Caf\u00e9 <&> \
 @dataclass
 class Store:
     sessions: Sessions
-    hot: HotPath
 
 
 @asynccontextmanager
@@ -37,8 +36,7 @@ async def _open_store(database_url: str) -> AsyncIterator[Store]:
     async with engine.begin() as conn:
         await conn.run_sync(Base.metadata.create_all)
     try:
-        async with open_hotpath(url, engine.dialect) as hot:
-            yield Store(create_sessions(engine), hot)
+        yield Store(create_sessions(engine))
     finally:
         await engine.dispose()
 
@@ -80,46 +78,34 @@ async def _decide(
     details: dict[str, Any] | None = None,
     approval_id: str | None = None,
 ) -> Decision | None:
-    return await store.hot.decide(
-        approval_id or approval.id,
-        action,
+    return await decisions.decide(
+        store.sessions,
+        approval_id=approval_id or approval.id,
+        action=action,
         actor=actor,
         actor_name=actor_name,
         details=details or {},
-        event=_decided_event(approval),
     )
 
 
-def _decided_event(approval: Approval) -> dict[str, Any]:
-    return {
-        "actor": "telegram:1",
-        "kind": "approval.decided",
-        "summary": f"Approval {approval.id} decided",
-        "run_id": approval.run_id,
-        "approval_id": approval.id,
-        "data": {"action": "approve"},
-    }
-
-
-async def test_reads_what_the_orm_wrote(store: Store) -> None:
+async def test_with_run_reads_the_approval_and_its_run(store: Store) -> None:
     expires = datetime(2026, 11, 21, 9, 30, 15, 123456, tzinfo=UTC)
     written = await _waiting_run(store, expires=expires)
 
-    read = await store.hot.get(written.id)
-    pair = await store.hot.with_run(written.id)
+    pair = await decisions.with_run(store.sessions, approval_id=written.id)
 
-    assert read is not None and pair is not None
-    for approval in (read, pair[0]):
-        assert approval.preview == PREVIEW
-        assert approval.expires_at == expires
-        assert approval.requested_at == written.requested_at
-        assert approval.allowed_actions == {"actions": ["approve", "reject"]}
-        assert approval.status == "pending" and approval.decision is None
+    assert pair is not None
+    approval = pair[0]
+    assert approval.preview == PREVIEW
+    assert approval.expires_at == expires
+    assert approval.requested_at == written.requested_at
+    assert approval.allowed_actions == {"actions": ["approve", "reject"]}
+    assert approval.status == "pending" and approval.decision is None
     assert pair[1].id == written.run_id and pair[1].inputs == {"n": 1}
-    assert await store.hot.get("NOPE1") is None and await store.hot.with_run("NOPE1") is None
+    assert await decisions.with_run(store.sessions, approval_id="NOPE1") is None
 
 
-async def test_orm_reads_what_it_wrote(store: Store) -> None:
+async def test_the_decision_and_its_event_are_stored(store: Store) -> None:
     written = await _waiting_run(store)
     before = datetime.now(UTC)
 
@@ -143,7 +129,8 @@ async def test_orm_reads_what_it_wrote(store: Store) -> None:
     assert [(e.kind, e.data, e.actor) for e in logged] == [
         ("approval.decided", {"action": "approve"}, "telegram:1")
     ]
-    assert logged[0].at == stored.decided_at
+    assert logged[0].summary == f"Approval {written.id} approved by Ana \u00c9"
+    assert logged[0].at - stored.decided_at < timedelta(seconds=1)
 
 
 async def test_first_of_many_concurrent_decisions_wins(store: Store) -> None:
@@ -187,28 +174,20 @@ async def test_finish_marks_applied_moves_the_run_once_and_logs_it(store: Store)
     written = await _waiting_run(store)
     await _decide(store, written)
 
-    finished = {
-        "actor": "workflow:onboarding",
-        "kind": "run.completed",
-        "summary": "done",
-        "run_id": written.run_id,
-    }
+    async with store.sessions() as session:
+        run = await runs.get(session, run_id=written.run_id)
+    assert run is not None
 
-    first, moved = await store.hot.finish(
-        written.run_id,
+    first, moved = await decisions.finish(
+        store.sessions,
+        run=run,
         status="completed",
         outcome="sent",
         detail="Sent to ana@example.com",
         applied=written.id,
-        event=finished,
     )
-    second, moved_again = await store.hot.finish(
-        written.run_id,
-        status="failed",
-        outcome="x",
-        detail=None,
-        applied=written.id,
-        event=finished,
+    second, moved_again = await decisions.finish(
+        store.sessions, run=run, status="failed", outcome="x", detail=None, applied=written.id
     )
 
     assert moved and not moved_again
@@ -242,8 +221,10 @@ async def test_mark_shown_records_what_a_card_shows_once(store: Store) -> None:
     where = {"channel": "telegram", "chat_id": "111", "message_id": "42"}
     card = {"approval_id": written.id, **where}
 
-    assert await store.hot.mark_shown(**card, status="approved")
-    assert not await store.hot.mark_shown(**card, status="approved")  # already shows it
+    assert await decisions.mark_shown(store.sessions, **card, status="approved")
+    assert not await decisions.mark_shown(
+        store.sessions, **card, status="approved"
+    )  # already shows it
     async with store.sessions() as session:
         row = await deliveries.find_message(session, **where)
     assert row is not None and row.rendered_status == "approved"
@@ -256,7 +237,9 @@ async def test_a_card_tapped_before_its_post_is_recorded_keeps_what_the_tap_show
     # second, with the status the card had when it was posted, and must not undo it.
     written = await _waiting_run(store)
     where = {"channel": "slack", "chat_id": "C0OPS", "message_id": "1700000000.000100"}
-    assert await store.hot.mark_shown(approval_id=written.id, **where, status="approved")
+    assert await decisions.mark_shown(
+        store.sessions, approval_id=written.id, **where, status="approved"
+    )
     async with store.sessions.begin() as session:
         recorded = await deliveries.add_message(
             session, approval_id=written.id, **where, rendered_status="pending"
