@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from telegram.error import InvalidToken
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.core.delivery import Notifier
@@ -24,7 +25,6 @@ from bot.telegram import callbacks, conversation, errors, handlers, replays
 from bot.telegram.concurrency import ChatOrderedProcessor
 from bot.telegram.deps import TelegramDeps
 from bot.telegram.notifier import CHANNEL, TelegramNotifier
-from bot.telegram.request import AiohttpRequest
 from bot.telegram.sender import Sender
 from graph.tasks import TaskSet
 
@@ -61,8 +61,8 @@ def build_application(settings: Settings) -> Application:
         .base_file_url(f"{api}/file/bot")
         .rate_limiter(limiter)
         .concurrent_updates(ChatOrderedProcessor(64))
-        .request(AiohttpRequest(connection_pool_size=64, **TIMEOUTS))
-        .get_updates_request(AiohttpRequest(connection_pool_size=1, **TIMEOUTS))
+        .request(HTTPXRequest(connection_pool_size=64, **TIMEOUTS))
+        .get_updates_request(HTTPXRequest(connection_pool_size=1, **TIMEOUTS))
         .build()
     )
 
