@@ -32,7 +32,6 @@ from graph import expiry
 from graph.deps import WorkflowDeps
 from graph.doubt import settle_in_doubt
 from graph.errors import AlreadyDecided, InvalidInput, NotFound, RunNotActive
-from graph.foreground import Foreground
 from graph.locks import RunLocks
 from graph.reports import DecideReport, RunDetail, RunReport, describe_decision
 from graph.retry import Retrier
@@ -83,7 +82,6 @@ class RunManager:
         self._hot = hotpath
         self._resuming = TaskSet()
         self._stopping = asyncio.Event()
-        self.foreground = Foreground()
         self._facts: dict[str, _Facts] = {}  # see _facts_of
         self._resume_slots = asyncio.Semaphore(resume_slots)
         self._email = deps.email
@@ -283,7 +281,6 @@ class RunManager:
 
         async def limited() -> RunReport:
             async with self._resume_slots:
-                await self.foreground.pause()  # presses being answered go first
                 return await retrying(
                     attempt, within=RESUME_RETRY_S, what="resume", stop=self._stopping
                 )

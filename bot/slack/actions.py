@@ -45,24 +45,25 @@ async def on_approve(
 ) -> None:
     """Approve: decide at once and show it on the card; the run's outcome follows."""
     await ack()
-    click = await _click(ctx, body, respond)
-    if click is None or click.approval_id is None:
+    # Checked first: a second click while the run is being resumed (its email on its way,
+    # the run's lock held) is told at once instead of waiting for the lock.
+    checked = await _checked(ctx, body, respond, "approve")
+    if checked is None:
         return
-    # Until the card shows the decision, resumes of earlier decisions wait their turn.
-    with ctx.runtime.manager.foreground.busy():
-        async with ctx.deciding(click.card):
-            user = await ctx.user(click.user_id, click.user_name)
-            action = ButtonAction("approve", click.approval_id)
-            async with ctx.slot():
-                # The card shows the decision as soon as it commits; the outcome follows.
-                response = await ctx.core.handle(Inbound(user, action=action), resume_later=True)
-            if not response.refused:
-                shown = await settle(ctx, click, response, respond)
-                follow(ctx, click, response, respond, recorded=shown)
-                return
-        # Refused: explained once this click no longer holds the card, so that a stale
-        # card is brought up to date only when no other click is about to show the outcome.
-        await settle(ctx, click, response, respond)
+    click = checked[0]
+    async with ctx.deciding(click.card):
+        user = await ctx.user(click.user_id, click.user_name)
+        action = ButtonAction("approve", checked[1].id)
+        async with ctx.slot():
+            # The card shows the decision as soon as it commits; the outcome follows.
+            response = await ctx.core.handle(Inbound(user, action=action), resume_later=True)
+        if not response.refused:
+            shown = await settle(ctx, click, response, respond)
+            follow(ctx, click, response, respond, recorded=shown)
+            return
+    # Refused: explained once this click no longer holds the card, so that a stale
+    # card is brought up to date only when no other click is about to show the outcome.
+    await settle(ctx, click, response, respond)
 
 
 async def on_reject(

@@ -17,11 +17,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.commands import Core
-from bot.core.intake import new_intake
 from bot.core.messages import User
 from bot.runtime import Runtime
 from bot.slack.payloads import Surface
-from graph.foreground import Foreground
 from graph.tasks import TaskSet
 from memory.db import Sessions
 
@@ -52,7 +50,6 @@ class SlackContext:
     _idle: asyncio.Event = field(default_factory=asyncio.Event)
     _slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(DECISIONS_AT_ONCE))
     _tasks: TaskSet = field(default_factory=TaskSet)
-    intake: Foreground = field(default_factory=new_intake)  # requests waiting for their ack
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Run ``work`` beside the handlers, counted as in flight until it ends.
@@ -102,11 +99,7 @@ class SlackContext:
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
-        """One of the few decisions taken at once (the core's part only, not the Slack calls).
-
-        Requests that arrived and are not acknowledged yet go first (:mod:`bot.core.intake`).
-        """
-        await self.intake.pause()
+        """One of the few decisions taken at once (the core's part only, not the Slack calls)."""
         async with self._slots:
             yield
 

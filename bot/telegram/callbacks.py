@@ -45,7 +45,7 @@ async def on_press(
     query = update.callback_query
     if query is None:
         return
-    press, message, answer = parse(query.data), query.message, Answer(query, deps.intake)
+    press, message, answer = parse(query.data), query.message, Answer(query)
     try:
         tap = Tap(query, message, press, answer) if press and message else None
         if tap is None or not tap.on_this_card():
@@ -55,9 +55,8 @@ async def on_press(
             )
             await answer.give(NOT_OURS, alert=True)
             return
-        with deps.core.manager.foreground.busy():
-            async with deps.approvals.hold(tap.press.target):
-                await ACTIONS[tap.press.kind](tap, deps)
+        async with deps.approvals.hold(tap.press.target):
+            await ACTIONS[tap.press.kind](tap, deps)
     finally:
         await answer.close()
 
@@ -86,7 +85,6 @@ async def approve(tap: Tap, deps: TelegramDeps) -> None:
     await tap.answer.give()
     inbound = Inbound(tap.user, action=ButtonAction("approve", tap.press.target))
     with deps.notifier.in_hand(tap.chat_id, tap.message_id):
-        await deps.intake.pause()  # taps not answered yet go first
         async with deps.deciding:  # the edit too: see DECISIONS_AT_ONCE
             # The card shows the decision as soon as it commits; the run's outcome follows.
             response = await deps.core.handle(inbound, resume_later=True)

@@ -14,11 +14,9 @@ from typing import Any
 import telegram
 
 from bot.core.commands import Core
-from bot.core.intake import new_intake
 from bot.core.messages import User
 from bot.telegram.concurrency import KeyedLocks
 from bot.telegram.notifier import CHANNEL, TelegramNotifier
-from graph.foreground import Foreground
 
 # Decisions taken, and shown on their cards, at once. A decision is a few statements and
 # its card's edit one request (the resume runs later, in the background), but admitting a
@@ -41,7 +39,6 @@ class TelegramDeps:
     # handlers: the Application's create_task, which stop() waits for.
     spawn: Callable[[Coroutine[Any, Any, None]], object]
     approvals: KeyedLocks = field(default_factory=KeyedLocks)
-    intake: Foreground = field(default_factory=new_intake)  # presses not answered yet
     deciding: asyncio.Semaphore = field(  # decisions being taken and shown on their cards
         default_factory=lambda: asyncio.Semaphore(DECISIONS_AT_ONCE)
     )
