@@ -54,9 +54,8 @@ async def on_approve(
     async with ctx.deciding(click.card):
         user = await ctx.user(click.user_id, click.user_name)
         action = ButtonAction("approve", checked[1].id)
-        async with ctx.slot():
-            # The card shows the decision as soon as it commits; the outcome follows.
-            response = await ctx.core.handle(Inbound(user, action=action), resume_later=True)
+        # The card shows the decision as soon as it commits; the outcome follows.
+        response = await ctx.core.handle(Inbound(user, action=action), resume_later=True)
         if not response.refused:
             shown = await settle(ctx, click, response, respond)
             follow(ctx, click, response, respond, recorded=shown)
@@ -126,8 +125,7 @@ async def on_approve_low(
             return
         user = await ctx.user(click.user_id, click.user_name)
         action = ButtonAction("approve_all", click.approval_id)
-        async with ctx.slot():
-            response = await ctx.core.handle(Inbound(user, action=action))
+        response = await ctx.core.handle(Inbound(user, action=action))
         await tell(ctx, _conversation(click, respond), message(response.replies))
         ctx.home.poke()
 
@@ -149,7 +147,7 @@ async def on_retry(
     if checked.refused:  # not an operator, or nothing to retry (a second click, sent already)
         await tell(ctx, conv, message(checked.replies))
         return
-    async with ctx.deciding(None), ctx.slot():
+    async with ctx.deciding(None):
         response = await ctx.core.handle(Inbound(user, text=f"/retry {run_id}"))
     surface = click.surface
     if response.refused or not on_notice(body) or surface.kind != "message":

@@ -103,7 +103,6 @@ async def _decide(
     stacked: bool,
 ) -> None:
     close = "clear" if stacked else None
-    # No decision slot: a modal must be answered within 3 seconds, and submissions are rare.
     async with ctx.deciding(click.card):
         user = await ctx.user(click.user_id, click.user_name)
         # A rejection closes the modal once it commits (its run's end follows on the

@@ -85,10 +85,9 @@ async def approve(tap: Tap, deps: TelegramDeps) -> None:
     await tap.answer.give()
     inbound = Inbound(tap.user, action=ButtonAction("approve", tap.press.target))
     with deps.notifier.in_hand(tap.chat_id, tap.message_id):
-        async with deps.deciding:  # the edit too: see DECISIONS_AT_ONCE
-            # The card shows the decision as soon as it commits; the run's outcome follows.
-            response = await deps.core.handle(inbound, resume_later=True)
-            await settle(tap, response, deps)
+        # The card shows the decision as soon as it commits; the run's outcome follows.
+        response = await deps.core.handle(inbound, resume_later=True)
+        await settle(tap, response, deps)
     follow(tap, response, deps)
 
 
@@ -221,8 +220,7 @@ async def approve_low(tap: Tap, deps: TelegramDeps) -> None:
     """A digest's "Approve all low-risk": answer, then approve each through the core."""
     await tap.answer.give("Just a moment\u2026")  # the core says below who may, and what it did
     inbound = Inbound(tap.user, text=f"/approvelow {tap.press.target}")
-    async with deps.deciding:
-        response = await deps.core.handle(inbound)
+    response = await deps.core.handle(inbound)
     await deps.notifier.send(tap.chat_id, response, reply_to=tap.message_id)
 
 
@@ -237,8 +235,7 @@ async def retry(tap: Tap, deps: TelegramDeps) -> None:
         return
     # Answered before sending: talking to the mail server can take longer than a tap should.
     await tap.answer.give("Sending it again\u2026")
-    async with deps.deciding:
-        response = await deps.core.handle(Inbound(tap.user, text=f"/retry {run_id}"))
+    response = await deps.core.handle(Inbound(tap.user, text=f"/retry {run_id}"))
     if response.refused:  # sent or retried elsewhere meanwhile: say so, leave the message
         await deps.notifier.send(tap.chat_id, response, reply_to=tap.message_id)
         return
