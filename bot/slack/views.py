@@ -16,8 +16,9 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
+from bot.core.decisions import follow
 from bot.core.messages import ApprovalCard, ButtonAction, Inbound, Response
-from bot.slack.actions import follow, settle
+from bot.slack.actions import ClickedCard, settle
 from bot.slack.blocks import clip
 from bot.slack.context import SlackContext
 from bot.slack.payloads import USER_ID, Click, parse_meta
@@ -117,8 +118,9 @@ async def _decide(
         if not response.refused:
             if not late:
                 await ack(response_action=close)
-            shown = await settle(ctx, click, response, None)
-            follow(ctx, click, response, None, recorded=shown)
+            card = ClickedCard(ctx, click, None)
+            await card.decided(response)
+            follow(response, card, ctx.spawn)
             return
     if not late:
         errors = {error_block: clip(texts(response.replies), 300)}

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from telegram import ForceReply, Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
+from bot.core.decisions import decide_on_card
 from bot.core.messages import (
     ApprovalCard,
     ApprovalView,
@@ -84,28 +87,29 @@ async def approve(tap: Tap, deps: TelegramDeps) -> None:
     # resuming the run (sending the email) can take much longer than a tap should feel.
     await tap.answer.give()
     inbound = Inbound(tap.user, action=ButtonAction("approve", tap.press.target))
-    with deps.notifier.in_hand(tap.chat_id, tap.message_id):
-        # The card shows the decision as soon as it commits; the run's outcome follows.
-        response = await deps.core.handle(inbound, resume_later=True)
-        await settle(tap, response, deps)
-    follow(tap, response, deps)
+    await decide_on_card(deps.core, inbound, TappedCard(tap, deps), deps.spawn)
 
 
-def follow(tap: Tap, response: Response, deps: TelegramDeps) -> None:
-    """Once the decided run has moved on, show its outcome on the card (in the background)."""
-    later = response.later
-    if later is None:
-        return
+@dataclass(frozen=True)
+class TappedCard:
+    """The tapped card, as the core's decision path (:mod:`bot.core.decisions`) draws on it."""
 
-    async def outcome() -> None:
-        settled = await later
-        with deps.notifier.in_hand(tap.chat_id, tap.message_id):
-            try:
-                await settle(tap, settled, deps, outcome=True)
-            except Exception:
-                log.exception("could not show a run's outcome", extra={"chat_id": tap.chat_id})
+    tap: Tap
+    deps: TelegramDeps
 
-    deps.spawn(outcome())
+    @asynccontextmanager
+    async def held(self) -> AsyncIterator[None]:
+        """The dispatcher leaves this card alone meanwhile."""
+        with self.deps.notifier.in_hand(self.tap.chat_id, self.tap.message_id):
+            yield
+
+    async def decided(self, response: Response) -> None:
+        """The decision (or why not) on the card, the rest of the answer below it."""
+        await settle(self.tap, response, self.deps)
+
+    async def outcome(self, response: Response) -> None:
+        """The run's outcome on the card, unless the dispatcher showed it first."""
+        await settle(self.tap, response, self.deps, outcome=True)
 
 
 async def settle(
