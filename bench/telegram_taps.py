@@ -16,6 +16,16 @@ every database write around it is included.
 
     python -m bench.telegram_taps [--taps 500] [--concurrency 20] [--mode polling|webhook]
         [--max-rate 30] [--core] [--profile child.prof]
+    python -m bench.telegram_taps --single [--taps 100]    # one tap at a time
+    python -m bench.telegram_taps --approve-all 50          # the digest's button
+
+``--single`` is how one person uses it: a tap, then the next once the card shows the run's
+outcome (a third latency, tap to that second edit). ``--approve-all N`` puts N low-risk
+requests (contact updates), each with its card in the chat, in a digest and taps its
+"Approve all low-risk" button once per round (``--rounds``): the latencies are to the
+tap's answer, to the reply saying what was approved, and to the last of the N cards
+showing its outcome. With the rate limiter on (the default, 30 messages a second), the
+floor for that last one is what the limiter lets through: N edits and one reply.
 
 ``--core`` also times the same taps straight into the core (``Core.check`` then
 ``Core.handle``, no Telegram, same concurrency) in this process, for comparison; the CPU
@@ -54,7 +64,7 @@ from tests.fakes.telegram_api import Call, FakeTelegram
 
 OPERATOR = 111
 WARMUP = 20  # taps run first and not counted (imports, caches, connection pools)
-TARGETS_MS = {"answer": 50.0, "edit": 150.0}
+TARGETS_MS = {"answer": 100.0, "edit": 300.0, "outcome": 2000.0}
 SECRET = "bench-secret_1"
 ONBOARD = '/run onboarding name="Bo Diaz" email=bo{n}@example.com company="Acme & Co"'
 
@@ -68,6 +78,7 @@ class Plan:
     mode: str
     max_rate: float
     profile: Path | None
+    single: bool = False  # each tap waits for the run's outcome before the next
 
 
 def environment(plan: Plan, home: Path, fake: FakeTelegram, port: int) -> dict[str, str]:
@@ -156,30 +167,43 @@ async def core_floor(env: dict[str, str], plan: Plan) -> tuple[dict[str, list[fl
 class Taps:
     """Injects taps and matches the bot's answers and edits to them as they arrive."""
 
-    def __init__(self, fake: FakeTelegram, plan: Plan, port: int) -> None:
+    def __init__(self, fake: FakeTelegram, plan: Plan, port: int, *, floor: bool = False) -> None:
         self._fake = fake
         self._plan = plan
+        self._wait_outcome = plan.single and not floor  # the floor shows no outcome
         self._url = f"http://127.0.0.1:{port}/telegram"
         self._answers: dict[str, asyncio.Future[float]] = {}
         self._edits: dict[int, asyncio.Future[float]] = {}
+        self._outcomes: dict[int, asyncio.Future[float]] = {}
         fake.on_call = self._arrived
 
     def _arrived(self, call: Call) -> None:
         method = call.method.lower()
+        waiters: list[asyncio.Future[float] | None] = []
         if method == "answercallbackquery":
-            waiter = self._answers.pop(str(call.params.get("callback_query_id")), None)
-        elif method == "editmessagetext" and "Approved by" in str(call.params.get("text")):
-            waiter = self._edits.pop(int(call.params.get("message_id", 0)), None)
-        else:
-            waiter = None
-        if waiter is not None and not waiter.done():
-            waiter.set_result(call.at)
+            waiters.append(self._answers.pop(str(call.params.get("callback_query_id")), None))
+        elif method == "editmessagetext":
+            message_id = int(call.params.get("message_id", 0))
+            if "Approved by" in str(call.params.get("text")):
+                waiters.append(self._edits.pop(message_id, None))
+            if _outcome(call):  # the first edit, when the run had finished by then
+                waiters.append(self._outcomes.pop(message_id, None))
+        for waiter in waiters:
+            if waiter is not None and not waiter.done():
+                waiter.set_result(call.at)
+
+    def expect_outcome(self, message_id: int) -> asyncio.Future[float]:
+        """A future set when that card shows its run's outcome."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._outcomes[message_id] = waiter
+        return waiter
 
     async def tap(self, card: dict[str, Any], http: aiohttp.ClientSession) -> Latency:
         """One tap on Approve, timed from its delivery to the bot and from its queueing."""
         loop = asyncio.get_running_loop()
         answered, edited = loop.create_future(), loop.create_future()
         self._edits[card["message_id"]] = edited
+        outcome = self.expect_outcome(card["message_id"])
         data = _approve_data(card)
         queue = self._plan.mode == "polling"
         began = time.monotonic()
@@ -190,6 +214,8 @@ class Taps:
             async with http.post(self._url, json=update, headers=headers) as response:
                 assert response.status == 200, response.status
         at_answer, at_edit = await asyncio.wait_for(asyncio.gather(answered, edited), 60)
+        if self._wait_outcome:  # one person: the next tap once this card shows the outcome
+            await asyncio.wait_for(outcome, 60)
         # Polling: delivered when a getUpdates response first carried it. Webhook: the POST
         # above is the delivery.
         delivered = self._fake.delivered.get(update["update_id"], began)
@@ -198,6 +224,8 @@ class Taps:
             edit=(at_edit - delivered) * 1000,
             queued_answer=(at_answer - began) * 1000,
             queued_edit=(at_edit - began) * 1000,
+            delivered=delivered,
+            outcome=outcome,
         )
 
 
@@ -205,12 +233,18 @@ class Taps:
 class Latency:
     """One tap's latencies in ms: from the update's delivery to the bot (the issue's
     measure), and from the moment it was queued at the Bot API server, which adds the
-    wait for the bot's next ``getUpdates``."""
+    wait for the bot's next ``getUpdates``; the outcome's edit is awaited at the end."""
 
     answer: float
     edit: float
     queued_answer: float
     queued_edit: float
+    delivered: float
+    outcome: asyncio.Future[float]
+
+    async def to_outcome(self) -> float:
+        """Milliseconds from delivery to the card showing the run's outcome."""
+        return (await asyncio.wait_for(self.outcome, 120) - self.delivered) * 1000
 
 
 @dataclass
@@ -239,7 +273,7 @@ async def run(plan: Plan, *, floor: bool = False) -> Results:
             if plan.mode == "webhook":
                 await fake.wait_for("setWebhook", timeout=30)
             cards = [m for m in fake.sent_messages(OPERATOR) if _approve_data(m)]
-            taps = Taps(fake, plan, port)
+            taps = Taps(fake, plan, port, floor=floor)
             async with aiohttp.ClientSession() as http:
                 await _drive(taps, cards[:WARMUP], http, plan.concurrency)
                 if not floor:  # the warm-up's resumes run now, not inside the measured taps
@@ -255,6 +289,7 @@ async def run(plan: Plan, *, floor: bool = False) -> Results:
                 elapsed, cpu = time.monotonic() - began, _cpu_seconds(child.pid) - cpu_before
                 if plan.profile is not None:
                     child.send_signal(signal.SIGUSR2)
+            outcomes = [] if floor else [await r.to_outcome() for r in results]
             edited = [m for m in fake.sent_messages(OPERATOR) if "Approved by" in m["text"]]
             assert len(edited) == total, f"{len(edited)} of {total} cards show the approval"
             calls = Counter(c.method for c in fake.calls if c.at >= began)
@@ -271,6 +306,7 @@ async def run(plan: Plan, *, floor: bool = False) -> Results:
             "edit": [r.edit for r in results],
             "queued answer": [r.queued_answer for r in results],
             "queued edit": [r.queued_edit for r in results],
+            "outcome": outcomes,
         },
         per_tap={
             "taps per second": plan.taps / elapsed,
@@ -390,6 +426,145 @@ async def serve_floor() -> None:
     await application.shutdown()
 
 
+LOW = "update_contact"
+
+
+async def approve_all(items: int, rounds: int, max_rate: float) -> bool:
+    """``rounds`` times: N low-risk cards and a digest offering them, its button tapped once.
+
+    Prints the latencies of each round and the floor the rate limiter sets; True when every
+    card showed its outcome each round.
+    """
+    plan = Plan(items, 1, "polling", max_rate, None)
+    rows: dict[str, list[float]] = {"answer": [], "reply": [], "last card": []}
+    for _ in range(rounds):
+        home = Path(tempfile.mkdtemp(prefix="deskhand-bench-tg-all-"))
+        async with FakeTelegram() as fake:
+            env = environment(plan, home, fake, _free_port()) | {"DESKHAND_BATCH_LIMIT": "0"}
+            cards, digest = await _prepare_low(env, fake, items)
+            child = await _start_child(env, None)
+            try:
+                got = await _tap_approve_all(fake, cards, digest)
+            finally:
+                child.send_signal(signal.SIGTERM)
+                await asyncio.wait_for(child.wait(), 60)
+        shutil.rmtree(home, ignore_errors=True)
+        for name, value in got.items():
+            rows[name].append(value)
+    budget = max_rate or float("inf")
+    # aiolimiter lets a full second's budget through at once, then max_rate a second.
+    floor = max(0.0, (items + 1 - budget) / budget) * 1000
+    print(
+        f"Telegram approve all low-risk: {items} items, {rounds} rounds, rate limit "
+        f"{max_rate:g}/s (0 = off), SQLite, email discarded "
+        f"({platform.python_version()}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f})"
+    )
+    for name, values in rows.items():
+        print(f"tap -> {name:<12} ms: " + ", ".join(f"{v:.0f}" for v in values))
+    print(f"rate limiter floor for {items} edits and the reply: {floor:.0f} ms")
+    return True
+
+
+async def _prepare_low(
+    env: dict[str, str], fake: FakeTelegram, items: int
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """N contacts, an update of each waiting at its gate with its card posted, a digest."""
+    from datetime import UTC, datetime
+
+    from bot.attention.digest import assemble
+    from bot.core.delivery import record_shown
+    from bot.core.messages import ApprovalView
+    from bot.telegram.app import TelegramChannel
+    from memory import jobs, records
+
+    async with _runtime(env) as runtime:
+        async with runtime.sessions.begin() as session:
+            for n in range(items):
+                await records.upsert_contact(
+                    session,
+                    email=f"c{n}@example.com",
+                    name=f"C {n}",
+                    company=None,
+                    need=None,
+                    source="bench",
+                )
+        channel = TelegramChannel(runtime)
+        await channel.application.initialize()
+        notifier = channel._notifier
+        notifier.set_ready(True)
+        for n in range(items):
+            inputs = {"email": f"c{n}@example.com", "company": f"Co {n}"}
+            report = await runtime.manager.start(LOW, inputs, actor="cli")
+            assert report.approval is not None
+            view = ApprovalView.of(report.approval)
+            ref = await notifier.post_approval(view)
+            assert ref is not None
+            await record_shown(runtime.sessions, view=view, ref=ref, claim=True)
+        now = datetime.now(UTC)
+        key = runtime.attention.policy.digest_key(now)
+        async with runtime.sessions.begin() as session:
+            shown = await assemble(
+                session, key=key, period_start=now - timedelta(days=1), now=now, page=items
+            )
+            summary = {"low_risk_ids": list(shown.low_risk_ids), "waiting": items}
+            await jobs.claim_digest(
+                session, key=key, period_start=shown.period_start, period_end=now, summary=summary
+            )
+        assert len(shown.low_risk_ids) == items, shown.low_risk_ids
+        await notifier.post_digest(shown)
+        notifier.set_ready(False)
+        await channel.application.shutdown()
+    messages = fake.sent_messages(OPERATOR)
+    cards = [m for m in messages if _approve_data(m)]
+    digest = next(m for m in messages if _low_data(m))
+    return cards, digest
+
+
+async def _tap_approve_all(
+    fake: FakeTelegram, cards: list[dict[str, Any]], digest: dict[str, Any]
+) -> dict[str, float]:
+    """Tap the digest's button once the bot polls; ms to the answer, reply, last outcome."""
+    await fake.wait_for("getUpdates", 2, timeout=60)
+    await asyncio.sleep(1.0)  # start-up's own passes (dispatcher, scheduler) settle
+    loop = asyncio.get_running_loop()
+    answered, replied = loop.create_future(), loop.create_future()
+    left = {card["message_id"] for card in cards}
+    done = loop.create_future()
+
+    def arrived(call: Call) -> None:
+        method = call.method.lower()
+        if method == "answercallbackquery" and not answered.done():
+            answered.set_result(call.at)
+        elif method == "sendmessage" and "low-risk" in str(call.params.get("text")):
+            if not replied.done():
+                replied.set_result(call.at)
+        elif method == "editmessagetext" and _outcome(call):
+            left.discard(int(call.params.get("message_id", 0)))
+            if not left and not done.done():
+                done.set_result(call.at)
+
+    fake.on_call = arrived
+    update = fake.tap(OPERATOR, digest["message_id"], _low_data(digest))
+    began = time.monotonic()
+    await asyncio.wait_for(asyncio.gather(answered, replied, done), 120)
+    delivered = fake.delivered.get(update["update_id"], began)
+    return {
+        "answer": (answered.result() - delivered) * 1000,
+        "reply": (replied.result() - delivered) * 1000,
+        "last card": (done.result() - delivered) * 1000,
+    }
+
+
+def _low_data(message: dict[str, Any]) -> str:
+    """The "Approve all low-risk" button's data on a digest ("" for any other message)."""
+    for row in (message.get("reply_markup") or {}).get("inline_keyboard") or []:
+        for button in row:
+            data = str(button.get("callback_data", ""))
+            if data.startswith("low:"):
+                return data
+    return ""
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     """The q-th percentile (nearest rank)."""
     ordered = sorted(values)
@@ -408,6 +583,7 @@ def report(plan: Plan, results: Results) -> bool:
     rows = [
         ("delivered -> answerCallbackQuery", "answer"),
         ("delivered -> editMessageText", "edit"),
+        ("delivered -> outcome on the card", "outcome"),
         ("queued -> answerCallbackQuery", "queued answer"),
         ("queued -> editMessageText", "queued edit"),
         ("floor: PTB alone, delivered -> answer", "floor answer"),
@@ -441,7 +617,14 @@ def report(plan: Plan, results: Results) -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: ``python -m bench.telegram_taps``."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--taps", type=int, default=500)
+    parser.add_argument("--taps", type=int, default=0, help="500; 100 with --single")
+    parser.add_argument(
+        "--single", action="store_true", help="one tap at a time, each awaiting its outcome"
+    )
+    parser.add_argument(
+        "--approve-all", type=int, default=0, metavar="N", help="the digest's button on N"
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of --approve-all")
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--mode", choices=("polling", "webhook"), default="polling")
     parser.add_argument(
@@ -469,7 +652,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.serve_floor:
         asyncio.run(serve_floor())
         return 0
-    plan = Plan(args.taps, args.concurrency, args.mode, args.max_rate, args.profile)
+    if args.approve_all:
+        return 0 if asyncio.run(approve_all(args.approve_all, args.rounds, args.max_rate)) else 1
+    concurrency = 1 if args.single else args.concurrency
+    taps = args.taps or (100 if args.single else 500)
+    plan = Plan(taps, concurrency, args.mode, args.max_rate, args.profile, args.single)
     results = asyncio.run(run(plan))
     if not args.no_floor and plan.mode == "polling":
         floor = asyncio.run(run(plan, floor=True))

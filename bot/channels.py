@@ -18,7 +18,6 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot.attention.service import TickReport
-from bot.collector import QuietCollector
 from bot.core.delivery import Dispatcher, Notifier
 from bot.core.messages import User
 from bot.runtime import Runtime
@@ -98,7 +97,6 @@ async def serve(runtime: Runtime, *, terminal: bool | None = None) -> None:
             loop.add_signal_handler(sig, stop.set)
     started: list[ChatChannel] = []
     background = [asyncio.create_task(d.run(stop)) for d in dispatchers]
-    background.append(asyncio.create_task(QuietCollector(runtime.manager.foreground).run(stop)))
     await scheduler.start()
     runtime.schedules.attach(scheduler)
     await runtime.schedules.sync_jobs()

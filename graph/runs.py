@@ -30,7 +30,6 @@ from graph.advance import Advancer
 from graph.deps import WorkflowDeps
 from graph.doubt import settle_in_doubt
 from graph.errors import NotFound
-from graph.foreground import Foreground
 from graph.locks import RunLocks
 from graph.reports import DecideReport, RunDetail, RunReport
 from graph.retry import Retrier
@@ -66,7 +65,6 @@ class RunManager:
         self._sessions = deps.sessions
         self._resuming = TaskSet()
         self._stopping = asyncio.Event()
-        self.foreground = Foreground()
         self._resume_slots = asyncio.Semaphore(DECISIONS_AT_ONCE)
         self._locks = locks
         self._specs = dict(workflows)
@@ -197,7 +195,6 @@ class RunManager:
 
         async def limited() -> RunReport:
             async with self._resume_slots:
-                await self.foreground.pause()  # presses being answered go first
                 return await retrying(
                     attempt, within=RESUME_RETRY_S, what="resume", stop=self._stopping
                 )

@@ -55,6 +55,11 @@ class AttentionCommands:
         self._attention = attention
         self._schedules = schedules
         self._clock = clock
+        self._changed: Callable[[], None] = lambda: None
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after each approval "Approve all low-risk" decides."""
+        self._changed = listener
 
     def handlers(self) -> dict[str, Handler]:
         """Command name to handler."""
@@ -159,6 +164,9 @@ class AttentionCommands:
                 elsewhere.append(f"{approval_id} ({str(exc).split(' was already ')[-1]})")
             else:
                 decided.append(approval_id)
+                # Its cards are the dispatcher's to update: while the rest are decided,
+                # not at its next pass (up to 2 s later). Pokes coalesce into passes.
+                self._changed()
         text = f"Approved {len(decided)} low-risk request(s)."
         if elsewhere:
             text += f" {len(elsewhere)} were already decided: " + "; ".join(elsewhere)

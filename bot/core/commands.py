@@ -95,6 +95,7 @@ class Core:
         }
         if attention is not None:
             self._handlers.update(attention.handlers())
+            attention.on_change(self._changed)
 
     @property
     def manager(self) -> RunManager:

@@ -10,12 +10,14 @@ short private explanation and changes nothing; the core logs refused attempts.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
+from bot.core.decisions import decide_on_card
 from bot.core.messages import (
     ApprovalCard,
     ApprovalView,
@@ -45,24 +47,15 @@ async def on_approve(
 ) -> None:
     """Approve: decide at once and show it on the card; the run's outcome follows."""
     await ack()
-    click = await _click(ctx, body, respond)
-    if click is None or click.approval_id is None:
+    # Checked first: a second click while the run is being resumed (its email on its way,
+    # the run's lock held) is told at once instead of waiting for the lock.
+    checked = await _checked(ctx, body, respond, "approve")
+    if checked is None:
         return
-    # Until the card shows the decision, resumes of earlier decisions wait their turn.
-    with ctx.runtime.manager.foreground.busy():
-        async with ctx.deciding(click.card):
-            user = await ctx.user(click.user_id, click.user_name)
-            action = ButtonAction("approve", click.approval_id)
-            async with ctx.slot():
-                # The card shows the decision as soon as it commits; the outcome follows.
-                response = await ctx.core.handle(Inbound(user, action=action), resume_later=True)
-            if not response.refused:
-                shown = await settle(ctx, click, response, respond)
-                follow(ctx, click, response, respond, recorded=shown)
-                return
-        # Refused: explained once this click no longer holds the card, so that a stale
-        # card is brought up to date only when no other click is about to show the outcome.
-        await settle(ctx, click, response, respond)
+    click, view = checked
+    user = await ctx.user(click.user_id, click.user_name)
+    inbound = Inbound(user, action=ButtonAction("approve", view.id))
+    await decide_on_card(ctx.core, inbound, ClickedCard(ctx, click, respond), ctx.spawn)
 
 
 async def on_reject(
@@ -125,8 +118,7 @@ async def on_approve_low(
             return
         user = await ctx.user(click.user_id, click.user_name)
         action = ButtonAction("approve_all", click.approval_id)
-        async with ctx.slot():
-            response = await ctx.core.handle(Inbound(user, action=action))
+        response = await ctx.core.handle(Inbound(user, action=action))
         await tell(ctx, _conversation(click, respond), message(response.replies))
         ctx.home.poke()
 
@@ -148,7 +140,7 @@ async def on_retry(
     if checked.refused:  # not an operator, or nothing to retry (a second click, sent already)
         await tell(ctx, conv, message(checked.replies))
         return
-    async with ctx.deciding(None), ctx.slot():
+    async with ctx.deciding(None):
         response = await ctx.core.handle(Inbound(user, text=f"/retry {run_id}"))
     surface = click.surface
     if response.refused or not on_notice(body) or surface.kind != "message":
@@ -160,40 +152,31 @@ async def on_retry(
     )
 
 
-def follow(
-    ctx: SlackContext,
-    click: Click,
-    response: Response,
-    respond: AsyncRespond | None,
-    *,
-    recorded: bool,
-) -> None:
-    """Once the decided run has moved on, show its outcome on the card (in the background).
+@dataclass
+class ClickedCard:
+    """The clicked card, as the core's decision path (:mod:`bot.core.decisions`) draws on it.
 
-    The card already shows the decision (``recorded``: and is recorded as showing it);
-    this second edit adds what the run did (sent, failed, or the edited draft's new
-    card). ``drain`` at stop waits for it.
+    ``explain=False`` when a refusal was already shown (inline in a modal).
     """
-    if response.later is not None:
-        ctx.spawn(_outcome(ctx, click, response.later, respond, recorded=recorded))
 
+    ctx: SlackContext
+    click: Click
+    respond: AsyncRespond | None
+    explain: bool = True
+    recorded: bool = False  # the decision's edit recorded what the card shows
 
-async def _outcome(
-    ctx: SlackContext,
-    click: Click,
-    later: Awaitable[Response],
-    respond: AsyncRespond | None,
-    *,
-    recorded: bool,
-) -> None:
-    """Wait for the resume (it never raises), then show where the run ended up."""
-    # Held meanwhile: a refresh by the dispatcher would show less than this edit.
-    async with ctx.deciding(click.card):
-        settled = await later
-        try:
-            await settle(ctx, click, settled, respond, recorded=recorded)
-        except Exception:
-            log.exception("could not show a run's outcome", extra={"user_id": click.user_id})
+    def held(self) -> AbstractAsyncContextManager[None]:
+        """The dispatcher leaves this card alone meanwhile (and stop waits for it)."""
+        return self.ctx.deciding(self.click.card)
+
+    async def decided(self, response: Response) -> None:
+        """The decision (or why not) on the card; an edited draft's new card below it."""
+        ctx, click = self.ctx, self.click
+        self.recorded = await settle(ctx, click, response, self.respond, explain=self.explain)
+
+    async def outcome(self, response: Response) -> None:
+        """What the run did (sent, failed), added to the card that shows the decision."""
+        await settle(self.ctx, self.click, response, self.respond, recorded=self.recorded)
 
 
 async def settle(

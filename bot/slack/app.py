@@ -179,7 +179,6 @@ class SlackChannel:
             self.app,
             signing_secret=signing_secret,
             healthy=self._healthy,
-            intake=self.context.intake,
         )
         self._runner = web.AppRunner(application, shutdown_timeout=2)
         await self._runner.setup()

@@ -17,11 +17,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.commands import Core
-from bot.core.intake import new_intake
 from bot.core.messages import User
 from bot.runtime import Runtime
 from bot.slack.payloads import Surface
-from graph.foreground import Foreground
 from graph.tasks import TaskSet
 from memory.db import Sessions
 
@@ -32,10 +30,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CHANNEL = "slack"
-# Decisions taken at once. Each resumes a run and writes to the database, whose writes
-# queue anyway (a decision is CPU-bound in this process); admitting a burst of clicks at
-# once only makes them contend and slows the acks of the next clicks.
-DECISIONS_AT_ONCE = 2
 
 
 @dataclass
@@ -50,9 +44,7 @@ class SlackContext:
     dms: dict[str, str] = field(default_factory=dict)
     _busy: int = 0
     _idle: asyncio.Event = field(default_factory=asyncio.Event)
-    _slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(DECISIONS_AT_ONCE))
     _tasks: TaskSet = field(default_factory=TaskSet)
-    intake: Foreground = field(default_factory=new_intake)  # requests waiting for their ack
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Run ``work`` beside the handlers, counted as in flight until it ends.
@@ -99,16 +91,6 @@ class SlackContext:
                 return
             with self.notifier.in_hand(card.channel_id, card.ts):
                 yield
-
-    @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """One of the few decisions taken at once (the core's part only, not the Slack calls).
-
-        Requests that arrived and are not acknowledged yet go first (:mod:`bot.core.intake`).
-        """
-        await self.intake.pause()
-        async with self._slots:
-            yield
 
     async def drain(self, timeout: float) -> bool:
         """Wait for handlers in flight to finish (a decision and its card update)."""

@@ -30,8 +30,6 @@ from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
-from graph.foreground import Foreground
-
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
@@ -46,40 +44,35 @@ HealthCheck = Callable[[], Awaitable[bool]]
 
 
 def web_app(
-    app: AsyncApp, *, signing_secret: str, healthy: HealthCheck, intake: Foreground
+    app: AsyncApp, *, signing_secret: str, healthy: HealthCheck
 ) -> web.Application:
-    """The aiohttp application serving Slack's requests and the health check.
-
-    Each request counts as busy in ``intake`` until Bolt hands back its ack
-    (:mod:`bot.core.intake`).
-    """
+    """The aiohttp application serving Slack's requests and the health check."""
     application = web.Application(client_max_size=1024**2)
     verifier = SignatureVerifier(signing_secret)
-    application.router.add_post(EVENTS_PATH, partial(handle_events, app, verifier, intake))
+    application.router.add_post(EVENTS_PATH, partial(handle_events, app, verifier))
     application.router.add_get(HEALTH_PATH, partial(handle_health, healthy))
     return application
 
 
 async def handle_events(
-    app: AsyncApp, verifier: SignatureVerifier, intake: Foreground, request: web.Request
+    app: AsyncApp, verifier: SignatureVerifier, request: web.Request
 ) -> web.Response:
     """One request from Slack: verified here, dispatched by Bolt; answered with its ack."""
-    with intake.busy():
-        # Slack sends UTF-8; anything else cannot carry a valid signature of what it says.
-        body = (await request.read()).decode("utf-8", "replace")
-        refused = refusal(verifier, body, request.headers)
-        if refused is not None:
-            return _refuse(request, *refused)
-        try:
-            bolt_request = AsyncBoltRequest(
-                body=body, query=request.query_string, headers=dict(request.headers)
-            )
-        except (ValueError, TypeError, AttributeError, KeyError):
-            # Signed, so from Slack (or whoever holds the secret), yet not a payload.
-            return _refuse(request, 400, "a signed Slack request whose body is not a payload")
-        restore_slash_command(bolt_request)
-        bolt_request.context[VERIFIED] = True
-        bolt_response = await app.async_dispatch(bolt_request)
+    # Slack sends UTF-8; anything else cannot carry a valid signature of what it says.
+    body = (await request.read()).decode("utf-8", "replace")
+    refused = refusal(verifier, body, request.headers)
+    if refused is not None:
+        return _refuse(request, *refused)
+    try:
+        bolt_request = AsyncBoltRequest(
+            body=body, query=request.query_string, headers=dict(request.headers)
+        )
+    except (ValueError, TypeError, AttributeError, KeyError):
+        # Signed, so from Slack (or whoever holds the secret), yet not a payload.
+        return _refuse(request, 400, "a signed Slack request whose body is not a payload")
+    restore_slash_command(bolt_request)
+    bolt_request.context[VERIFIED] = True
+    bolt_response = await app.async_dispatch(bolt_request)
     return await to_aiohttp_response(bolt_response)
 
 

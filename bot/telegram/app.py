@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from telegram.error import InvalidToken
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.core.delivery import Notifier
@@ -24,7 +25,6 @@ from bot.telegram import callbacks, conversation, errors, handlers, replays
 from bot.telegram.concurrency import ChatOrderedProcessor
 from bot.telegram.deps import TelegramDeps
 from bot.telegram.notifier import CHANNEL, TelegramNotifier
-from bot.telegram.request import AiohttpRequest
 from bot.telegram.sender import Sender
 from graph.tasks import TaskSet
 
@@ -32,12 +32,7 @@ log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ("message", "callback_query")
 RETRIES = 3  # for a 429 (after its retry_after) and for start-up calls
-TIMEOUTS = {
-    "connect_timeout": 10.0,
-    "read_timeout": 15.0,
-    "write_timeout": 15.0,
-    "pool_timeout": 10.0,
-}
+CONNECT_TIMEOUT, READ_TIMEOUT, WRITE_TIMEOUT, POOL_TIMEOUT = 10.0, 15.0, 15.0, 10.0
 FOLLOW_UP_GRACE_S = 30.0  # at stop, how long runs' outcomes may take to reach their cards
 
 
@@ -61,9 +56,20 @@ def build_application(settings: Settings) -> Application:
         .base_file_url(f"{api}/file/bot")
         .rate_limiter(limiter)
         .concurrent_updates(ChatOrderedProcessor(64))
-        .request(AiohttpRequest(connection_pool_size=64, **TIMEOUTS))
-        .get_updates_request(AiohttpRequest(connection_pool_size=1, **TIMEOUTS))
+        .request(_http(connections=64))
+        .get_updates_request(_http(connections=1))
         .build()
+    )
+
+
+def _http(*, connections: int) -> HTTPXRequest:
+    """python-telegram-bot's own transport with Deskhand's timeouts."""
+    return HTTPXRequest(
+        connection_pool_size=connections,
+        connect_timeout=CONNECT_TIMEOUT,
+        read_timeout=READ_TIMEOUT,
+        write_timeout=WRITE_TIMEOUT,
+        pool_timeout=POOL_TIMEOUT,
     )
 
 

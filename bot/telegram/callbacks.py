@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from telegram import ForceReply, Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
+from bot.core.decisions import decide_on_card
 from bot.core.messages import (
     ApprovalCard,
     ApprovalView,
@@ -45,7 +48,7 @@ async def on_press(
     query = update.callback_query
     if query is None:
         return
-    press, message, answer = parse(query.data), query.message, Answer(query, deps.intake)
+    press, message, answer = parse(query.data), query.message, Answer(query)
     try:
         tap = Tap(query, message, press, answer) if press and message else None
         if tap is None or not tap.on_this_card():
@@ -55,9 +58,8 @@ async def on_press(
             )
             await answer.give(NOT_OURS, alert=True)
             return
-        with deps.core.manager.foreground.busy():
-            async with deps.approvals.hold(tap.press.target):
-                await ACTIONS[tap.press.kind](tap, deps)
+        async with deps.approvals.hold(tap.press.target):
+            await ACTIONS[tap.press.kind](tap, deps)
     finally:
         await answer.close()
 
@@ -85,30 +87,29 @@ async def approve(tap: Tap, deps: TelegramDeps) -> None:
     # resuming the run (sending the email) can take much longer than a tap should feel.
     await tap.answer.give()
     inbound = Inbound(tap.user, action=ButtonAction("approve", tap.press.target))
-    with deps.notifier.in_hand(tap.chat_id, tap.message_id):
-        await deps.intake.pause()  # taps not answered yet go first
-        async with deps.deciding:  # the edit too: see DECISIONS_AT_ONCE
-            # The card shows the decision as soon as it commits; the run's outcome follows.
-            response = await deps.core.handle(inbound, resume_later=True)
-            await settle(tap, response, deps)
-    follow(tap, response, deps)
+    await decide_on_card(deps.core, inbound, TappedCard(tap, deps), deps.spawn)
 
 
-def follow(tap: Tap, response: Response, deps: TelegramDeps) -> None:
-    """Once the decided run has moved on, show its outcome on the card (in the background)."""
-    later = response.later
-    if later is None:
-        return
+@dataclass(frozen=True)
+class TappedCard:
+    """The tapped card, as the core's decision path (:mod:`bot.core.decisions`) draws on it."""
 
-    async def outcome() -> None:
-        settled = await later
-        with deps.notifier.in_hand(tap.chat_id, tap.message_id):
-            try:
-                await settle(tap, settled, deps, outcome=True)
-            except Exception:
-                log.exception("could not show a run's outcome", extra={"chat_id": tap.chat_id})
+    tap: Tap
+    deps: TelegramDeps
 
-    deps.spawn(outcome())
+    @asynccontextmanager
+    async def held(self) -> AsyncIterator[None]:
+        """The dispatcher leaves this card alone meanwhile."""
+        with self.deps.notifier.in_hand(self.tap.chat_id, self.tap.message_id):
+            yield
+
+    async def decided(self, response: Response) -> None:
+        """The decision (or why not) on the card, the rest of the answer below it."""
+        await settle(self.tap, response, self.deps)
+
+    async def outcome(self, response: Response) -> None:
+        """The run's outcome on the card, unless the dispatcher showed it first."""
+        await settle(self.tap, response, self.deps, outcome=True)
 
 
 async def settle(
@@ -223,8 +224,7 @@ async def approve_low(tap: Tap, deps: TelegramDeps) -> None:
     """A digest's "Approve all low-risk": answer, then approve each through the core."""
     await tap.answer.give("Just a moment\u2026")  # the core says below who may, and what it did
     inbound = Inbound(tap.user, text=f"/approvelow {tap.press.target}")
-    async with deps.deciding:
-        response = await deps.core.handle(inbound)
+    response = await deps.core.handle(inbound)
     await deps.notifier.send(tap.chat_id, response, reply_to=tap.message_id)
 
 
@@ -239,8 +239,7 @@ async def retry(tap: Tap, deps: TelegramDeps) -> None:
         return
     # Answered before sending: talking to the mail server can take longer than a tap should.
     await tap.answer.give("Sending it again\u2026")
-    async with deps.deciding:
-        response = await deps.core.handle(Inbound(tap.user, text=f"/retry {run_id}"))
+    response = await deps.core.handle(Inbound(tap.user, text=f"/retry {run_id}"))
     if response.refused:  # sent or retried elsewhere meanwhile: say so, leave the message
         await deps.notifier.send(tap.chat_id, response, reply_to=tap.message_id)
         return

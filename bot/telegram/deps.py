@@ -6,7 +6,6 @@ Built once by :class:`~bot.telegram.app.TelegramChannel` and handed to each modu
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,21 +13,9 @@ from typing import Any
 import telegram
 
 from bot.core.commands import Core
-from bot.core.intake import new_intake
 from bot.core.messages import User
 from bot.telegram.concurrency import KeyedLocks
 from bot.telegram.notifier import CHANNEL, TelegramNotifier
-from graph.foreground import Foreground
-
-# Decisions taken, and shown on their cards, at once. A decision is a few statements and
-# its card's edit one request (the resume runs later, in the background), but admitting a
-# whole burst of taps at once fills every pass of the event loop with their steps, and the
-# next taps' updates and answers wait behind them. Measured with 20 taps in flight
-# (bench/telegram_taps.py, 2026-11-21, from each tap's queueing): 2 at once, edit p99
-# 163 ms; 4, 126 ms (answer p99 32 ms); 8, 195 ms; 20, 159 ms with answer p99 106 ms. With
-# the card's edit inside the limit too, answer p99 from the update's delivery went from 31
-# to 59 ms (edit outside) to 27 to 28 ms, edit p99 74 to 82 ms.
-DECISIONS_AT_ONCE = 4
 
 
 @dataclass(frozen=True)
@@ -41,10 +28,6 @@ class TelegramDeps:
     # handlers: the Application's create_task, which stop() waits for.
     spawn: Callable[[Coroutine[Any, Any, None]], object]
     approvals: KeyedLocks = field(default_factory=KeyedLocks)
-    intake: Foreground = field(default_factory=new_intake)  # presses not answered yet
-    deciding: asyncio.Semaphore = field(  # decisions being taken and shown on their cards
-        default_factory=lambda: asyncio.Semaphore(DECISIONS_AT_ONCE)
-    )
 
 
 def user_of(user: telegram.User) -> User:

@@ -19,7 +19,6 @@ from telegram.error import TelegramError
 from bot.core.messages import User
 from bot.telegram.callback_data import Press
 from bot.telegram.deps import user_of
-from graph.foreground import Foreground
 
 log = logging.getLogger(__name__)
 
@@ -27,28 +26,16 @@ ANSWER_WITHIN = 1.0  # seconds
 
 
 class Answer:
-    """The answer to one press: given by its handler, or plainly by a timer if that is slow.
+    """The answer to one press: given by its handler, or plainly by a timer if that is slow."""
 
-    Until it is sent the press counts as unanswered in ``intake``, so that decisions make
-    way for it (:mod:`bot.core.intake`).
-    """
-
-    def __init__(self, query: CallbackQuery, intake: Foreground) -> None:
+    def __init__(self, query: CallbackQuery) -> None:
         self._query = query
-        self._intake: Foreground | None = intake
-        intake.enter()
         self._sent: asyncio.Future[bool] | None = None
         self._timer = asyncio.get_running_loop().call_later(ANSWER_WITHIN, self._in_time)
 
     def _in_time(self) -> None:
         if self._sent is None:
             self._sent = asyncio.ensure_future(self._query.answer())
-            self._done_waiting()
-
-    def _done_waiting(self) -> None:
-        if self._intake is not None:
-            self._intake.leave()
-            self._intake = None
 
     async def give(self, text: str | None = None, *, alert: bool = False) -> bool:
         """Answer now with ``text``; False, sending nothing, when the timer answered first."""
@@ -60,7 +47,6 @@ class Answer:
         # pass of the event loop rather than the next, which in a burst of taps is a pass
         # behind every other ready callback.
         answered = self._sent = asyncio.get_running_loop().create_future()
-        self._done_waiting()
         try:
             await self._query.answer(text, show_alert=alert or None)
         finally:
@@ -70,7 +56,6 @@ class Answer:
     async def close(self) -> None:
         """Stop the timer; an answer it sent and nobody awaited is waited for here."""
         self._timer.cancel()
-        self._done_waiting()
         if self._sent is not None and not self._sent.cancelled():
             try:
                 await self._sent
