@@ -22,6 +22,7 @@ async def create(
     created_by: str,
     cron: str | None = None,
     run_at: datetime | None = None,
+    schedule_id: str | None = None,
 ) -> Schedule:
     """Add a schedule: a crontab (repeating) or ``run_at`` (once).
 
@@ -33,6 +34,8 @@ async def create(
         created_by: who scheduled it (a person, or ``run:<id>`` for a follow-up).
         cron: a 5-field crontab in the operator's time zone.
         run_at: when to run once.
+        schedule_id: the id, when the caller derives it (a workflow's follow-up, so a
+            re-run finds the schedule it made); a new one otherwise.
 
     Returns:
         The new schedule.
@@ -40,7 +43,7 @@ async def create(
     if (cron is None) == (run_at is None):
         raise ValueError("give exactly one of cron and run_at")
     schedule = Schedule(
-        id="S" + new_id(4),
+        id=schedule_id or "S" + new_id(4),
         workflow=workflow,
         cron=cron,
         run_at=run_at,

@@ -17,7 +17,7 @@ from graph.spec import Field, WorkflowSpec, email_address, one_line, text_block
 from graph.state import EmailWorkflowState
 from graph.workflows.email_flow import EmailFlow, build_email_flow
 from memory import events, records, schedules
-from memory.models import Schedule, utcnow
+from memory.models import utcnow
 
 NAME = "onboarding"
 VERSION = "2"
@@ -65,16 +65,14 @@ def _schedule_checkin(deps: WorkflowDeps) -> Any:
         inputs = state["inputs"]
         async with deps.sessions.begin() as session:
             if await schedules.get(session, schedule_id=schedule_id) is None:
-                session.add(
-                    Schedule(
-                        id=schedule_id,
-                        workflow="checkin",
-                        cron=None,
-                        run_at=utcnow() + CHECKIN_AFTER,
-                        description="3 days after welcome",
-                        inputs={"name": inputs["name"], "email": inputs["email"]},
-                        created_by=f"run:{run_id}",
-                    )
+                await schedules.create(
+                    session,
+                    schedule_id=schedule_id,
+                    workflow="checkin",
+                    run_at=utcnow() + CHECKIN_AFTER,
+                    description="3 days after welcome",
+                    inputs={"name": inputs["name"], "email": inputs["email"]},
+                    created_by=f"run:{run_id}",
                 )
                 await events.append(
                     session,
