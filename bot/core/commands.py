@@ -18,6 +18,7 @@ from bot.core.messages import (
     ApprovalView,
     ButtonAction,
     DecisionNotice,
+    Handler,
     Help,
     Inbound,
     Reply,
@@ -56,8 +57,6 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("/schedules", "what runs on its own"),
     ("/unschedule <id>", "stop a schedule"),
 )
-
-Handler = Callable[[Inbound, str], Awaitable[tuple[Reply, ...]]]
 
 
 class Core:
