@@ -13,13 +13,13 @@ from collections.abc import Awaitable, Callable
 
 from bot.core.attention_commands import AttentionCommands
 from bot.core.guard import answered
+from bot.core.help import HelpCommands
 from bot.core.messages import (
     ApprovalCard,
     ApprovalView,
     ButtonAction,
     DecisionNotice,
     Handler,
-    Help,
     Inbound,
     Reply,
     Response,
@@ -38,25 +38,6 @@ from graph.workflows import lookup
 from memory.ids import normalize_approval_id
 
 log = logging.getLogger(__name__)
-
-COMMANDS: tuple[tuple[str, str], ...] = (
-    ("/help", "what I can do"),
-    ("/run <workflow> key=value ...", "start a workflow (quote values with spaces)"),
-    ("/pending", "approvals waiting for you"),
-    ("/approve <id>", "approve a request"),
-    ("/reject <id> [reason]", "reject a request, optionally saying why"),
-    ("/edit <id> field=value ...", "change a draft; you then see it again to approve"),
-    ("/runs", "recent runs"),
-    ("/show <run>", "one run with its audit trail"),
-    ("/cancel <run> [reason]", "stop a run and close its open approvals"),
-    ("/resolve <run> sent|resend", "settle an email that may or may not have gone out"),
-    ("/retry <run>", "send an email the mail server could not take, now"),
-    ("/digest", "the digest now: exceptions, waiting, done, next"),
-    ("/snooze <id> <duration>", "keep a request out of batches, e.g. 2h or 1d"),
-    ('/schedule <workflow> "every monday 9:00" key=value ...', "run a workflow on a schedule"),
-    ("/schedules", "what runs on its own"),
-    ("/unschedule <id>", "stop a schedule"),
-)
 
 
 class Core:
@@ -79,8 +60,7 @@ class Core:
         self._following = TaskSet()  # follow-ups: a run's outcome after its decision
         reading = reads.handlers()
         self._handlers: dict[str, Handler] = {
-            "help": self._help,
-            "start": self._help,
+            **HelpCommands(manager=manager).handlers(),
             "run": self._run,
             "pending": reading["pending"],
             "approve": self._approve,
@@ -238,12 +218,6 @@ class Core:
 
     # -- commands --------------------------------------------------------------------------
 
-    async def _help(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
-        workflows = tuple(
-            (spec.name, spec.usage(), spec.description) for spec in self._manager.workflows.values()
-        )
-        return (Help(commands=COMMANDS, workflows=workflows),)
-
     async def _run(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
         tokens = words(rest)
         if not tokens:
@@ -374,4 +348,4 @@ def _waiting(report: RunReport) -> tuple[Reply, ...]:
     return ()
 
 
-__all__ = ["COMMANDS", "Core"]
+__all__ = ["Core"]
