@@ -29,12 +29,12 @@ from bot.core.messages import (
 )
 from bot.core.operators import Operators
 from bot.core.parsing import key_values, split_command, words
-from bot.core.reads import Reads, parse_run_id
+from bot.core.reads import Reads
+from bot.core.run_commands import RunCommands, waiting
 from graph.errors import AlreadyDecided, DeskhandError, InvalidInput, NotFound
-from graph.reports import DecideReport, RunReport, describe_decision
+from graph.reports import DecideReport, describe_decision
 from graph.runs import RunManager
 from graph.tasks import TaskSet
-from graph.workflows import lookup
 from memory.ids import normalize_approval_id
 
 log = logging.getLogger(__name__)
@@ -58,19 +58,22 @@ class Core:
         self._max_chars = max_chars
         self._listeners: list[Callable[[], None]] = []
         self._following = TaskSet()  # follow-ups: a run's outcome after its decision
+        self._runs = RunCommands(manager=manager)
+        self._runs.on_change(self._changed)
+        running = self._runs.handlers()
         reading = reads.handlers()
         self._handlers: dict[str, Handler] = {
             **HelpCommands(manager=manager).handlers(),
-            "run": self._run,
+            "run": running["run"],
             "pending": reading["pending"],
             "approve": self._approve,
             "reject": self._reject,
             "edit": self._edit,
             "runs": reading["runs"],
             "show": reading["show"],
-            "cancel": self._cancel,
-            "resolve": self._resolve,
-            "retry": self._retry,
+            "cancel": running["cancel"],
+            "resolve": running["resolve"],
+            "retry": running["retry"],
         }
         if attention is not None:
             self._handlers.update(attention.handlers())
@@ -160,9 +163,7 @@ class Core:
         try:
             if not self._operators.allows(inbound.user):
                 return await self._refuse(inbound)
-            clean = parse_run_id(run_id, usage="/retry <run>")
-            await self._manager.check_retry(clean)
-            return Response((Text(f"Sending the email of run {clean} again…"),))
+            return await self._runs.check_retry(run_id)
         except DeskhandError as exc:
             return Response((Text(str(exc), "warn"),), refused=True)
         except Exception:
@@ -217,24 +218,6 @@ class Core:
         return (Text(f"{hint}I work with commands for now; send /help to see them.", "info"),)
 
     # -- commands --------------------------------------------------------------------------
-
-    async def _run(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
-        tokens = words(rest)
-        if not tokens:
-            names = ", ".join(self._manager.workflows)
-            raise InvalidInput(
-                f"Say which workflow to run: /run <workflow> key=value ... (available: {names})."
-            )
-        spec = lookup(dict(self._manager.workflows), tokens[0])
-        if spec is None:
-            names = ", ".join(self._manager.workflows)
-            raise NotFound(
-                f"There is no workflow called \u201c{tokens[0][:40]}\u201d. Available: {names}."
-            )
-        report = await self._manager.start(
-            spec.name, key_values(tokens[1:]), actor=inbound.user.actor
-        )
-        return (RunStarted(RunView.of(report.run)), *_waiting(report))
 
     async def _approve(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
         tokens = words(rest)
@@ -296,7 +279,7 @@ class Core:
         if outcome.settled is not None and later is not None:
             later.append(self._following.spawn(self._follow_up(inbound, outcome)))
             return (notice,)
-        return (notice, *_waiting(outcome.report))
+        return (notice, *waiting(outcome.report))
 
     async def _follow_up(self, inbound: Inbound, outcome: DecideReport) -> Response:
         """Where the run stands once the decision has been applied; never raises."""
@@ -313,39 +296,7 @@ class Core:
             return Response((Text(text, "error"),), refused=True, error_ref=ref)
         self._changed()
         notice = DecisionNotice(ApprovalView.of(outcome.approval), RunView.of(report.run))
-        return Response((notice, *_waiting(report)))
-
-    async def _cancel(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
-        head, _, reason = rest.strip().partition(" ")
-        run_id = parse_run_id(head, usage="/cancel <run> [reason]")
-        run = await self._manager.cancel(
-            run_id, actor=inbound.user.actor, reason=reason.strip() or None
-        )
-        self._changed()
-        return (Text(f"Run {run.id} cancelled; its open approvals are closed.", "ok"),)
-
-    async def _resolve(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
-        head, _, verdict = rest.strip().partition(" ")
-        run_id = parse_run_id(head, usage="/resolve <run> sent|resend")
-        report = await self._manager.resolve(
-            run_id, verdict.strip().lower(), actor=inbound.user.actor
-        )
-        return (Text(f"Run {run_id}: {report.run.detail}.", "ok"),)
-
-    async def _retry(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
-        run_id = parse_run_id(rest, usage="/retry <run>")
-        report = await self._manager.retry(run_id, actor=inbound.user.actor)
-        self._changed()
-        run = report.run
-        if run.outcome == "sent":
-            return (Text(f"Run {run_id} {run.status}: {run.detail}", "ok"),)
-        return (Text(f"Run {run_id} {run.status}: {run.detail}", "warn"),)
-
-
-def _waiting(report: RunReport) -> tuple[Reply, ...]:
-    if report.approval is not None and report.approval.status == "pending":
-        return (ApprovalCard(ApprovalView.of(report.approval)),)
-    return ()
+        return Response((notice, *waiting(report)))
 
 
 __all__ = ["Core"]
