@@ -1,7 +1,11 @@
 """The channel-neutral core: one entry point for every command and button press.
 
 Telegram, Slack, the terminal and the CLI all call :meth:`Core.handle` and render the
-:class:`~bot.core.messages.Response` it returns.
+:class:`~bot.core.messages.Response` it returns. The core checks who may act, finds the
+command's handler among the command groups' ``handlers()`` and turns what a command
+raised into an answer; the commands themselves live with their concept:
+:mod:`~bot.core.help`, :mod:`~bot.core.run_commands`, :mod:`~bot.core.reads`,
+:mod:`~bot.core.decision_commands` and :mod:`~bot.core.attention_commands`.
 """
 
 from __future__ import annotations
@@ -12,36 +16,33 @@ import secrets
 from collections.abc import Awaitable, Callable
 
 from bot.core.attention_commands import AttentionCommands
+from bot.core.decision_commands import DecisionCommands
 from bot.core.guard import answered
 from bot.core.help import HelpCommands
 from bot.core.messages import (
     ApprovalCard,
     ApprovalView,
-    ButtonAction,
     DecisionNotice,
     Handler,
     Inbound,
     Reply,
     Response,
     RunStarted,
-    RunView,
     Text,
 )
 from bot.core.operators import Operators
-from bot.core.parsing import key_values, split_command, words
+from bot.core.parsing import split_command
 from bot.core.reads import Reads
-from bot.core.run_commands import RunCommands, waiting
+from bot.core.run_commands import RunCommands
 from graph.errors import AlreadyDecided, DeskhandError, InvalidInput, NotFound
-from graph.reports import DecideReport, describe_decision
 from graph.runs import RunManager
-from graph.tasks import TaskSet
 from memory.ids import normalize_approval_id
 
 log = logging.getLogger(__name__)
 
 
 class Core:
-    """Parses commands, checks who may act, calls the run manager, returns replies."""
+    """Checks who may act, dispatches to the command groups, answers what they raised."""
 
     def __init__(
         self,
@@ -53,22 +54,25 @@ class Core:
         attention: AttentionCommands | None = None,
     ) -> None:
         self._manager = manager
-        self._attention = attention
         self._operators = operators
         self._max_chars = max_chars
         self._listeners: list[Callable[[], None]] = []
-        self._following = TaskSet()  # follow-ups: a run's outcome after its decision
         self._runs = RunCommands(manager=manager)
+        self._decisions = DecisionCommands(manager=manager, attention=attention)
         self._runs.on_change(self._changed)
+        self._decisions.on_change(self._changed)
+        if attention is not None:
+            attention.on_change(self._changed)
         running = self._runs.handlers()
         reading = reads.handlers()
+        deciding = self._decisions.handlers()
         self._handlers: dict[str, Handler] = {
             **HelpCommands(manager=manager).handlers(),
             "run": running["run"],
             "pending": reading["pending"],
-            "approve": self._approve,
-            "reject": self._reject,
-            "edit": self._edit,
+            "approve": deciding["approve"],
+            "reject": deciding["reject"],
+            "edit": deciding["edit"],
             "runs": reading["runs"],
             "show": reading["show"],
             "cancel": running["cancel"],
@@ -77,7 +81,6 @@ class Core:
         }
         if attention is not None:
             self._handlers.update(attention.handlers())
-            attention.on_change(self._changed)
 
     @property
     def manager(self) -> RunManager:
@@ -110,7 +113,7 @@ class Core:
             return await self._refuse(inbound)
         later: list[Awaitable[Response]] | None = [] if resume_later else None
         if inbound.action is not None:
-            replies = await self._decide(inbound, inbound.action, later=later)
+            replies = await self._decisions.decide(inbound, inbound.action, later=later)
         else:
             replies = await self._text(inbound)
         if any(isinstance(r, (RunStarted, DecisionNotice)) for r in replies):
@@ -126,31 +129,7 @@ class Core:
         ApprovalCard showing the approval as it is now. ``approval_id`` names the approval
         when the press decides nothing (``inbound.action`` is None, e.g. "show more").
         """
-        try:
-            if not self._operators.allows(inbound.user):
-                return await self._refuse(inbound)
-            raw = inbound.action.approval_id if inbound.action else (approval_id or "")
-            clean = normalize_approval_id(raw)
-            if clean is None:
-                raise NotFound(f"\u201c{raw[:20]}\u201d is not an approval id.")
-            approval = await self._manager.get_approval(clean)
-            if inbound.action is not None and approval.status != "pending":
-                decided = describe_decision(approval)
-                await self._manager.refused(
-                    actor=inbound.user.actor, approval=approval, why=f"already {decided}"
-                )
-                raise AlreadyDecided(f"Approval {clean} was already {decided}.", approval=approval)
-            return Response((ApprovalCard(ApprovalView.of(approval)),))
-        except AlreadyDecided as exc:
-            card = ApprovalCard(ApprovalView.of(exc.approval))
-            return Response((Text(str(exc), "warn"), card), refused=True)
-        except DeskhandError as exc:
-            return Response((Text(str(exc), "warn"),), refused=True)
-        except Exception:
-            ref = secrets.token_hex(4)
-            log.exception("check failed", extra={"ref": ref, "actor": inbound.user.actor})
-            text = f"Something went wrong on my side (ref {ref}); the details are in the log."
-            return Response((Text(text, "error"),), refused=True, error_ref=ref)
+        return await self._checked(inbound, lambda: self._decisions.check(inbound, approval_id))
 
     async def check_retry(self, inbound: Inbound, run_id: str) -> Response:
         """Whether a Retry button's press on ``run_id`` would send something; never raises.
@@ -160,10 +139,19 @@ class Core:
         the run has nothing to retry (sent meanwhile, a second tap); otherwise one Text.
         The press then does what ``/retry <run>`` does, through :meth:`handle`.
         """
+        return await self._checked(inbound, lambda: self._runs.check_retry(run_id))
+
+    async def _checked(
+        self, inbound: Inbound, check: Callable[[], Awaitable[Response]]
+    ) -> Response:
+        """An operator's ``check()``; what it raised, or a refusal, as the answer."""
         try:
             if not self._operators.allows(inbound.user):
                 return await self._refuse(inbound)
-            return await self._runs.check_retry(run_id)
+            return await check()
+        except AlreadyDecided as exc:
+            card = ApprovalCard(ApprovalView.of(exc.approval))
+            return Response((Text(str(exc), "warn"), card), refused=True)
         except DeskhandError as exc:
             return Response((Text(str(exc), "warn"),), refused=True)
         except Exception:
@@ -216,87 +204,6 @@ class Core:
         guess = difflib.get_close_matches(first, self._handlers, n=1, cutoff=0.7)
         hint = f"Did you mean /{guess[0]}? " if guess else ""
         return (Text(f"{hint}I work with commands for now; send /help to see them.", "info"),)
-
-    # -- commands --------------------------------------------------------------------------
-
-    async def _approve(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
-        tokens = words(rest)
-        if len(tokens) != 1:
-            raise InvalidInput("Usage: /approve <id>, e.g. /approve K7M2Q. /pending lists ids.")
-        return await self._decide(inbound, ButtonAction("approve", tokens[0]))
-
-    async def _reject(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
-        approval_id, _, reason = rest.strip().partition(" ")
-        if not approval_id:
-            raise InvalidInput("Usage: /reject <id> [reason], e.g. /reject K7M2Q not now.")
-        return await self._decide(
-            inbound, ButtonAction("reject", approval_id, reason=reason.strip() or None)
-        )
-
-    async def _edit(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
-        tokens = words(rest)
-        if not tokens:
-            raise InvalidInput(
-                'Usage: /edit <id> field=value ..., e.g. /edit K7M2Q subject="Welcome, Ana".'
-            )
-        return await self._decide(
-            inbound, ButtonAction("edit", tokens[0], changes=key_values(tokens[1:]))
-        )
-
-    async def _decide(
-        self,
-        inbound: Inbound,
-        action: ButtonAction,
-        *,
-        later: list[Awaitable[Response]] | None = None,
-    ) -> tuple[Reply, ...]:
-        """Decide; with ``later``, approve and reject return at commit and the rest follows.
-
-        An edit always waits: its answer is the edited draft's new card.
-        """
-        if action.verb == "approve_all":
-            if self._attention is None:
-                raise NotFound("Digests are not available here.")
-            return await self._attention.approve_all_low(inbound, action.approval_id[:60])
-        approval_id = normalize_approval_id(action.approval_id)
-        if approval_id is None:
-            raise NotFound(
-                f"\u201c{action.approval_id[:20]}\u201d is not an approval id. "
-                "/pending lists open ones."
-            )
-        if action.reason is not None and len(action.reason) > 1000:
-            raise InvalidInput("Keep the reason under 1,000 characters.")
-        outcome = await self._manager.decide(
-            approval_id,
-            action.verb,
-            actor=inbound.user.actor,
-            actor_name=inbound.user.display,
-            reason=action.reason,
-            changes=action.changes,
-            wait=later is None or action.verb == "edit",
-        )
-        notice = DecisionNotice(ApprovalView.of(outcome.approval), RunView.of(outcome.report.run))
-        if outcome.settled is not None and later is not None:
-            later.append(self._following.spawn(self._follow_up(inbound, outcome)))
-            return (notice,)
-        return (notice, *waiting(outcome.report))
-
-    async def _follow_up(self, inbound: Inbound, outcome: DecideReport) -> Response:
-        """Where the run stands once the decision has been applied; never raises."""
-        assert outcome.settled is not None
-        try:
-            report = await outcome.settled
-        except Exception:
-            ref = secrets.token_hex(4)
-            log.exception("resume failed", extra={"ref": ref, "actor": inbound.user.actor})
-            text = (
-                f"The decision is recorded, but resuming the run failed (ref {ref}); "
-                "it is retried within a few minutes. The details are in the log."
-            )
-            return Response((Text(text, "error"),), refused=True, error_ref=ref)
-        self._changed()
-        notice = DecisionNotice(ApprovalView.of(outcome.approval), RunView.of(report.run))
-        return Response((notice, *waiting(report)))
 
 
 __all__ = ["Core"]
