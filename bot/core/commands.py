@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from bot.core.attention_commands import AttentionCommands
 from bot.core.decision_commands import DecisionCommands
 from bot.core.guard import answered
-from bot.core.help import HelpCommands
+from bot.core.help import HelpCommands, in_help_order
 from bot.core.messages import (
     ApprovalCard,
     ApprovalView,
@@ -63,24 +63,15 @@ class Core:
         self._decisions.on_change(self._changed)
         if attention is not None:
             attention.on_change(self._changed)
-        running = self._runs.handlers()
-        reading = reads.handlers()
-        deciding = self._decisions.handlers()
-        self._handlers: dict[str, Handler] = {
-            **HelpCommands(manager=manager).handlers(),
-            "run": running["run"],
-            "pending": reading["pending"],
-            "approve": deciding["approve"],
-            "reject": deciding["reject"],
-            "edit": deciding["edit"],
-            "runs": reading["runs"],
-            "show": reading["show"],
-            "cancel": running["cancel"],
-            "resolve": running["resolve"],
-            "retry": running["retry"],
-        }
-        if attention is not None:
-            self._handlers.update(attention.handlers())
+        self._handlers: dict[str, Handler] = in_help_order(
+            {
+                **HelpCommands(manager=manager).handlers(),
+                **self._runs.handlers(),
+                **reads.handlers(),
+                **self._decisions.handlers(),
+                **(attention.handlers() if attention is not None else {}),
+            }
+        )
 
     @property
     def manager(self) -> RunManager:
@@ -97,7 +88,7 @@ class Core:
 
     @property
     def command_names(self) -> tuple[str, ...]:
-        """Every command name the core answers (for menus such as setMyCommands)."""
+        """Every command name the core answers, in /help's order (for setMyCommands)."""
         return tuple(self._handlers)
 
     async def handle(self, inbound: Inbound, *, resume_later: bool = False) -> Response:

@@ -1,10 +1,13 @@
 """What /help shows: every command with one line on what it does, and the workflows.
 
 :data:`COMMANDS` is the catalogue the front-ends draw on too (Telegram's command menu,
-Slack's ``/deskhand`` rewriting).
+Slack's ``/deskhand`` rewriting), and its order is the order menus list commands in.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TypeVar
 
 from bot.core.messages import Handler, Help, Inbound, Reply
 from graph.runs import RunManager
@@ -27,6 +30,24 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("/schedules", "what runs on its own"),
     ("/unschedule <id>", "stop a schedule"),
 )
+
+_LISTED = {usage.split()[0].lstrip("/"): i for i, (usage, _) in enumerate(COMMANDS)}
+
+T = TypeVar("T")
+
+
+def in_help_order(handlers: Mapping[str, T]) -> dict[str, T]:
+    """``handlers`` in the order /help lists their commands.
+
+    A command /help does not list (an alias such as /start, or the typed form of a button
+    such as /approvelow) stays right after the command before it in ``handlers``.
+    """
+    ranks: dict[str, int] = {}
+    rank = -1
+    for name in handlers:
+        rank = _LISTED.get(name, rank)
+        ranks[name] = rank
+    return {name: handlers[name] for name in sorted(handlers, key=ranks.__getitem__)}
 
 
 class HelpCommands:
