@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from bot.attention.schedules import Schedules
 from bot.attention.service import Attention
-from bot.core.messages import Inbound, Reply, Text
+from bot.core.messages import Handler, Inbound, Reply, Text
 from bot.core.parsing import key_values, words
 from graph.errors import AlreadyDecided, InvalidInput, NotFound
 from graph.runs import RunManager
@@ -18,7 +18,6 @@ from memory.db import Sessions
 from memory.ids import normalize_approval_id
 
 Clock = Callable[[], datetime]
-Handler = Callable[[Inbound, str], Awaitable[tuple[Reply, ...]]]
 _DURATION = re.compile(r"^(\d{1,3})\s*(m|min|h|d|w)$")
 _UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
 

@@ -1,7 +1,11 @@
 """The channel-neutral core: one entry point for every command and button press.
 
 Telegram, Slack, the terminal and the CLI all call :meth:`Core.handle` and render the
-:class:`~bot.core.messages.Response` it returns.
+:class:`~bot.core.messages.Response` it returns. The core checks who may act, finds the
+command's handler among the command groups' ``handlers()`` and turns what a command
+raised into an answer; the commands themselves live with their concept:
+:mod:`~bot.core.help`, :mod:`~bot.core.run_commands`, :mod:`~bot.core.reads`,
+:mod:`~bot.core.decision_commands` and :mod:`~bot.core.attention_commands`.
 """
 
 from __future__ import annotations
@@ -12,56 +16,33 @@ import secrets
 from collections.abc import Awaitable, Callable
 
 from bot.core.attention_commands import AttentionCommands
+from bot.core.decision_commands import DecisionCommands
 from bot.core.guard import answered
+from bot.core.help import HelpCommands, in_help_order
 from bot.core.messages import (
     ApprovalCard,
     ApprovalView,
-    ButtonAction,
     DecisionNotice,
-    Help,
+    Handler,
     Inbound,
     Reply,
     Response,
     RunStarted,
-    RunView,
     Text,
 )
 from bot.core.operators import Operators
-from bot.core.parsing import key_values, split_command, words
-from bot.core.reads import Reads, parse_run_id
+from bot.core.parsing import split_command
+from bot.core.reads import Reads
+from bot.core.run_commands import RunCommands
 from graph.errors import AlreadyDecided, DeskhandError, InvalidInput, NotFound
-from graph.reports import DecideReport, RunReport, describe_decision
 from graph.runs import RunManager
-from graph.tasks import TaskSet
-from graph.workflows import lookup
 from memory.ids import normalize_approval_id
 
 log = logging.getLogger(__name__)
 
-COMMANDS: tuple[tuple[str, str], ...] = (
-    ("/help", "what I can do"),
-    ("/run <workflow> key=value ...", "start a workflow (quote values with spaces)"),
-    ("/pending", "approvals waiting for you"),
-    ("/approve <id>", "approve a request"),
-    ("/reject <id> [reason]", "reject a request, optionally saying why"),
-    ("/edit <id> field=value ...", "change a draft; you then see it again to approve"),
-    ("/runs", "recent runs"),
-    ("/show <run>", "one run with its audit trail"),
-    ("/cancel <run> [reason]", "stop a run and close its open approvals"),
-    ("/resolve <run> sent|resend", "settle an email that may or may not have gone out"),
-    ("/retry <run>", "send an email the mail server could not take, now"),
-    ("/digest", "the digest now: exceptions, waiting, done, next"),
-    ("/snooze <id> <duration>", "keep a request out of batches, e.g. 2h or 1d"),
-    ('/schedule <workflow> "every monday 9:00" key=value ...', "run a workflow on a schedule"),
-    ("/schedules", "what runs on its own"),
-    ("/unschedule <id>", "stop a schedule"),
-)
-
-Handler = Callable[[Inbound, str], Awaitable[tuple[Reply, ...]]]
-
 
 class Core:
-    """Parses commands, checks who may act, calls the run manager, returns replies."""
+    """Checks who may act, dispatches to the command groups, answers what they raised."""
 
     def __init__(
         self,
@@ -73,29 +54,24 @@ class Core:
         attention: AttentionCommands | None = None,
     ) -> None:
         self._manager = manager
-        self._attention = attention
         self._operators = operators
         self._max_chars = max_chars
         self._listeners: list[Callable[[], None]] = []
-        self._following = TaskSet()  # follow-ups: a run's outcome after its decision
-        reading = reads.handlers()
-        self._handlers: dict[str, Handler] = {
-            "help": self._help,
-            "start": self._help,
-            "run": self._run,
-            "pending": reading["pending"],
-            "approve": self._approve,
-            "reject": self._reject,
-            "edit": self._edit,
-            "runs": reading["runs"],
-            "show": reading["show"],
-            "cancel": self._cancel,
-            "resolve": self._resolve,
-            "retry": self._retry,
-        }
+        self._runs = RunCommands(manager=manager)
+        self._decisions = DecisionCommands(manager=manager, attention=attention)
+        self._runs.on_change(self._changed)
+        self._decisions.on_change(self._changed)
         if attention is not None:
-            self._handlers.update(attention.handlers())
             attention.on_change(self._changed)
+        self._handlers: dict[str, Handler] = in_help_order(
+            {
+                **HelpCommands(manager=manager).handlers(),
+                **self._runs.handlers(),
+                **reads.handlers(),
+                **self._decisions.handlers(),
+                **(attention.handlers() if attention is not None else {}),
+            }
+        )
 
     @property
     def manager(self) -> RunManager:
@@ -112,7 +88,7 @@ class Core:
 
     @property
     def command_names(self) -> tuple[str, ...]:
-        """Every command name the core answers (for menus such as setMyCommands)."""
+        """Every command name the core answers, in /help's order (for setMyCommands)."""
         return tuple(self._handlers)
 
     async def handle(self, inbound: Inbound, *, resume_later: bool = False) -> Response:
@@ -128,7 +104,7 @@ class Core:
             return await self._refuse(inbound)
         later: list[Awaitable[Response]] | None = [] if resume_later else None
         if inbound.action is not None:
-            replies = await self._decide(inbound, inbound.action, later=later)
+            replies = await self._decisions.decide(inbound, inbound.action, later=later)
         else:
             replies = await self._text(inbound)
         if any(isinstance(r, (RunStarted, DecisionNotice)) for r in replies):
@@ -144,31 +120,7 @@ class Core:
         ApprovalCard showing the approval as it is now. ``approval_id`` names the approval
         when the press decides nothing (``inbound.action`` is None, e.g. "show more").
         """
-        try:
-            if not self._operators.allows(inbound.user):
-                return await self._refuse(inbound)
-            raw = inbound.action.approval_id if inbound.action else (approval_id or "")
-            clean = normalize_approval_id(raw)
-            if clean is None:
-                raise NotFound(f"\u201c{raw[:20]}\u201d is not an approval id.")
-            approval = await self._manager.get_approval(clean)
-            if inbound.action is not None and approval.status != "pending":
-                decided = describe_decision(approval)
-                await self._manager.refused(
-                    actor=inbound.user.actor, approval=approval, why=f"already {decided}"
-                )
-                raise AlreadyDecided(f"Approval {clean} was already {decided}.", approval=approval)
-            return Response((ApprovalCard(ApprovalView.of(approval)),))
-        except AlreadyDecided as exc:
-            card = ApprovalCard(ApprovalView.of(exc.approval))
-            return Response((Text(str(exc), "warn"), card), refused=True)
-        except DeskhandError as exc:
-            return Response((Text(str(exc), "warn"),), refused=True)
-        except Exception:
-            ref = secrets.token_hex(4)
-            log.exception("check failed", extra={"ref": ref, "actor": inbound.user.actor})
-            text = f"Something went wrong on my side (ref {ref}); the details are in the log."
-            return Response((Text(text, "error"),), refused=True, error_ref=ref)
+        return await self._checked(inbound, lambda: self._decisions.check(inbound, approval_id))
 
     async def check_retry(self, inbound: Inbound, run_id: str) -> Response:
         """Whether a Retry button's press on ``run_id`` would send something; never raises.
@@ -178,12 +130,19 @@ class Core:
         the run has nothing to retry (sent meanwhile, a second tap); otherwise one Text.
         The press then does what ``/retry <run>`` does, through :meth:`handle`.
         """
+        return await self._checked(inbound, lambda: self._runs.check_retry(run_id))
+
+    async def _checked(
+        self, inbound: Inbound, check: Callable[[], Awaitable[Response]]
+    ) -> Response:
+        """An operator's ``check()``; what it raised, or a refusal, as the answer."""
         try:
             if not self._operators.allows(inbound.user):
                 return await self._refuse(inbound)
-            clean = parse_run_id(run_id, usage="/retry <run>")
-            await self._manager.check_retry(clean)
-            return Response((Text(f"Sending the email of run {clean} again…"),))
+            return await check()
+        except AlreadyDecided as exc:
+            card = ApprovalCard(ApprovalView.of(exc.approval))
+            return Response((Text(str(exc), "warn"), card), refused=True)
         except DeskhandError as exc:
             return Response((Text(str(exc), "warn"),), refused=True)
         except Exception:
@@ -237,142 +196,5 @@ class Core:
         hint = f"Did you mean /{guess[0]}? " if guess else ""
         return (Text(f"{hint}I work with commands for now; send /help to see them.", "info"),)
 
-    # -- commands --------------------------------------------------------------------------
 
-    async def _help(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
-        workflows = tuple(
-            (spec.name, spec.usage(), spec.description) for spec in self._manager.workflows.values()
-        )
-        return (Help(commands=COMMANDS, workflows=workflows),)
-
-    async def _run(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
-        tokens = words(rest)
-        if not tokens:
-            names = ", ".join(self._manager.workflows)
-            raise InvalidInput(
-                f"Say which workflow to run: /run <workflow> key=value ... (available: {names})."
-            )
-        spec = lookup(dict(self._manager.workflows), tokens[0])
-        if spec is None:
-            names = ", ".join(self._manager.workflows)
-            raise NotFound(
-                f"There is no workflow called \u201c{tokens[0][:40]}\u201d. Available: {names}."
-            )
-        report = await self._manager.start(
-            spec.name, key_values(tokens[1:]), actor=inbound.user.actor
-        )
-        return (RunStarted(RunView.of(report.run)), *_waiting(report))
-
-    async def _approve(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
-        tokens = words(rest)
-        if len(tokens) != 1:
-            raise InvalidInput("Usage: /approve <id>, e.g. /approve K7M2Q. /pending lists ids.")
-        return await self._decide(inbound, ButtonAction("approve", tokens[0]))
-
-    async def _reject(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
-        approval_id, _, reason = rest.strip().partition(" ")
-        if not approval_id:
-            raise InvalidInput("Usage: /reject <id> [reason], e.g. /reject K7M2Q not now.")
-        return await self._decide(
-            inbound, ButtonAction("reject", approval_id, reason=reason.strip() or None)
-        )
-
-    async def _edit(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
-        tokens = words(rest)
-        if not tokens:
-            raise InvalidInput(
-                'Usage: /edit <id> field=value ..., e.g. /edit K7M2Q subject="Welcome, Ana".'
-            )
-        return await self._decide(
-            inbound, ButtonAction("edit", tokens[0], changes=key_values(tokens[1:]))
-        )
-
-    async def _decide(
-        self,
-        inbound: Inbound,
-        action: ButtonAction,
-        *,
-        later: list[Awaitable[Response]] | None = None,
-    ) -> tuple[Reply, ...]:
-        """Decide; with ``later``, approve and reject return at commit and the rest follows.
-
-        An edit always waits: its answer is the edited draft's new card.
-        """
-        if action.verb == "approve_all":
-            if self._attention is None:
-                raise NotFound("Digests are not available here.")
-            return await self._attention.approve_all_low(inbound, action.approval_id[:60])
-        approval_id = normalize_approval_id(action.approval_id)
-        if approval_id is None:
-            raise NotFound(
-                f"\u201c{action.approval_id[:20]}\u201d is not an approval id. "
-                "/pending lists open ones."
-            )
-        if action.reason is not None and len(action.reason) > 1000:
-            raise InvalidInput("Keep the reason under 1,000 characters.")
-        outcome = await self._manager.decide(
-            approval_id,
-            action.verb,
-            actor=inbound.user.actor,
-            actor_name=inbound.user.display,
-            reason=action.reason,
-            changes=action.changes,
-            wait=later is None or action.verb == "edit",
-        )
-        notice = DecisionNotice(ApprovalView.of(outcome.approval), RunView.of(outcome.report.run))
-        if outcome.settled is not None and later is not None:
-            later.append(self._following.spawn(self._follow_up(inbound, outcome)))
-            return (notice,)
-        return (notice, *_waiting(outcome.report))
-
-    async def _follow_up(self, inbound: Inbound, outcome: DecideReport) -> Response:
-        """Where the run stands once the decision has been applied; never raises."""
-        assert outcome.settled is not None
-        try:
-            report = await outcome.settled
-        except Exception:
-            ref = secrets.token_hex(4)
-            log.exception("resume failed", extra={"ref": ref, "actor": inbound.user.actor})
-            text = (
-                f"The decision is recorded, but resuming the run failed (ref {ref}); "
-                "it is retried within a few minutes. The details are in the log."
-            )
-            return Response((Text(text, "error"),), refused=True, error_ref=ref)
-        self._changed()
-        notice = DecisionNotice(ApprovalView.of(outcome.approval), RunView.of(report.run))
-        return Response((notice, *_waiting(report)))
-
-    async def _cancel(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
-        head, _, reason = rest.strip().partition(" ")
-        run_id = parse_run_id(head, usage="/cancel <run> [reason]")
-        run = await self._manager.cancel(
-            run_id, actor=inbound.user.actor, reason=reason.strip() or None
-        )
-        self._changed()
-        return (Text(f"Run {run.id} cancelled; its open approvals are closed.", "ok"),)
-
-    async def _resolve(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
-        head, _, verdict = rest.strip().partition(" ")
-        run_id = parse_run_id(head, usage="/resolve <run> sent|resend")
-        report = await self._manager.resolve(
-            run_id, verdict.strip().lower(), actor=inbound.user.actor
-        )
-        return (Text(f"Run {run_id}: {report.run.detail}.", "ok"),)
-
-    async def _retry(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
-        run_id = parse_run_id(rest, usage="/retry <run>")
-        report = await self._manager.retry(run_id, actor=inbound.user.actor)
-        self._changed()
-        run = report.run
-        if run.outcome == "sent":
-            return (Text(f"Run {run_id} {run.status}: {run.detail}", "ok"),)
-        return (Text(f"Run {run_id} {run.status}: {run.detail}", "warn"),)
-
-
-def _waiting(report: RunReport) -> tuple[Reply, ...]:
-    if report.approval is not None and report.approval.status == "pending":
-        return (ApprovalCard(ApprovalView.of(report.approval)),)
-    return ()
-
-
-__all__ = ["COMMANDS", "Core"]
+__all__ = ["Core"]

@@ -5,7 +5,7 @@ Replies carry plain data (views), never ORM rows, so renderers stay pure functio
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -155,6 +155,10 @@ class Response:
     later: Awaitable[Response] | None = None
 
 
+# One command: what came in and the text after the command's name, to the replies.
+Handler = Callable[[Inbound, str], Awaitable[tuple[Reply, ...]]]
+
+
 __all__ = [
     "ApprovalCard",
     "ApprovalList",
@@ -164,6 +168,7 @@ __all__ = [
     "DecisionNotice",
     "DigestView",
     "EventView",
+    "Handler",
     "Help",
     "Inbound",
     "Reply",

@@ -8,13 +8,12 @@ and CLI show the same thing.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from bot.core.guard import answered
 from bot.core.messages import (
     ApprovalList,
     ApprovalView,
     EventView,
+    Handler,
     Inbound,
     Reply,
     Response,
@@ -28,8 +27,6 @@ from graph.errors import InvalidInput, NotFound
 from memory import approvals, effects, events, records, runs
 from memory.db import Sessions
 from memory.ids import normalize_run_id
-
-Handler = Callable[[Inbound, str], Awaitable[tuple[Reply, ...]]]
 
 PENDING_SHOWN = 50
 IN_DOUBT_SHOWN = 20

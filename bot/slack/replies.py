@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import singledispatch
 
-from bot.core.commands import COMMANDS
+from bot.core.help import COMMANDS
 from bot.core.messages import (
     ApprovalCard,
     ApprovalList,

@@ -13,7 +13,8 @@ from telegram import BotCommand, Message, Update
 from telegram.constants import ChatType
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
-from bot.core.commands import COMMANDS, Core
+from bot.core.commands import Core
+from bot.core.help import COMMANDS
 from bot.core.messages import Inbound, Response, Text
 from bot.telegram.deps import TelegramDeps, user_of
 

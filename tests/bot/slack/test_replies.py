@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.core.commands import COMMANDS
+from bot.core.help import COMMANDS
 from bot.core.messages import (
     ApprovalList,
     EventView,

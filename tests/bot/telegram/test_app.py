@@ -8,7 +8,7 @@ import socket
 import aiohttp
 import pytest
 
-from bot.core.commands import COMMANDS
+from bot.core.help import COMMANDS
 from bot.runtime import open_runtime
 from bot.settings import SettingsError
 from bot.telegram.app import TelegramChannel
