@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, case, delete, select, update
+from sqlalchemy import ColumnElement, SQLColumnExpression, case, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -53,7 +53,7 @@ def rank(state: str) -> int:
     return 2 if state.endswith(WITH_OUTCOME) else 1
 
 
-def _rank(state: ColumnElement[str]) -> ColumnElement[int]:
+def _rank(state: SQLColumnExpression[str]) -> ColumnElement[int]:
     """:func:`rank` in SQL."""
     return case((state == OPEN, 0), (state.endswith(WITH_OUTCOME), 2), else_=1)
 
