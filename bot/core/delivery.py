@@ -187,8 +187,8 @@ class Dispatcher:
 
         A poke starts the next pass, but passes are at least ``min_gap`` apart: under a
         burst of decisions the pokes coalesce into one pass instead of a pass per poke
-        (a tapped card is updated by its own handler; the dispatcher only catches up the
-        copies elsewhere and posts new cards).
+        (a tapped card is mostly updated by its own handler, which claims each state as
+        soon as it can show it; the passes catch up copies elsewhere and post new cards).
         """
         while not stop.is_set():
             self._poked.clear()  # pokes from now on ask for another pass

@@ -127,8 +127,8 @@ class TelegramNotifier:
         )
 
     async def _run_of(self, view: ApprovalView) -> RunView | None:
-        # A refresh shows what a tap's own edit shows, so when both happen the second is
-        # a harmless "not modified" rather than a different card.
+        # All there is: a card shows the run as it is when it is edited, so the state it
+        # claims (decided, or decided with the outcome) is what it shows.
         if view.status == "pending":
             return None
         async with self._sessions() as session:
