@@ -241,9 +241,6 @@ class CountingNotifier:
     async def refresh_approval(self, view: object, ref: object, run: object = None) -> None:
         return None
 
-    def holds(self, ref: object) -> bool:
-        return False
-
     async def post_batch(self, view: object) -> None:
         self.counts["batch"] += 1
 

@@ -8,7 +8,10 @@ Two jobs, both safe with several replicas:
   decided with the run's outcome); a message behind what its approval and run imply now
   (decided in another chat, by the CLI, by another replica; a run finished by recovery
   after the process that showed the decision died) is ``unsettled`` and is edited by
-  whoever records the new state first (:func:`mark_shown`).
+  whoever records the new state first (:func:`mark_shown`). What a message shows only
+  moves forward, pending < decided < decided with the outcome: a writer that is late (a
+  stale pass, a decision's edit after the outcome was recorded) records nothing and so
+  edits nothing.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, SQLColumnExpression, case, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,6 +44,18 @@ def shown_state(approval_status: str, run_status: str | None) -> str:
     if run_status in FINISHED:
         return approval_status + WITH_OUTCOME
     return approval_status
+
+
+def rank(state: str) -> int:
+    """Where ``state`` stands in what a card shows: 0 pending, 1 decided, 2 with the outcome."""
+    if state == OPEN:
+        return 0
+    return 2 if state.endswith(WITH_OUTCOME) else 1
+
+
+def _rank(state: SQLColumnExpression[str]) -> ColumnElement[int]:
+    """:func:`rank` in SQL."""
+    return case((state == OPEN, 0), (state.endswith(WITH_OUTCOME), 2), else_=1)
 
 
 async def claim(session: AsyncSession, *, approval_id: str, channel: str) -> bool:
@@ -147,10 +162,13 @@ async def mark_shown(
     message_id: str,
     status: str,
 ) -> bool:
-    """Record that a message of ``approval_id`` now shows ``status``.
+    """Record that a message of ``approval_id`` now shows ``status``, if that is forward.
 
-    An upsert: a tap can land on a card before its post is recorded (see
-    :func:`add_message`), and the tap's handler then records the message first.
+    The claim every writer makes before editing a card: only a call that moves the
+    message forward (:func:`rank`) records anything, so of the writers that see a card
+    behind, one edits it, and none puts it back to an earlier state. An upsert: a tap
+    can land on a card before its post is recorded (see :func:`add_message`), and the
+    tap's handler then records the message first.
 
     Args:
         session: the session; the caller commits.
@@ -161,7 +179,7 @@ async def mark_shown(
         status: what the message shows (:func:`shown_state`).
 
     Returns:
-        True when this call changed what the message shows, or recorded it first.
+        True when this call moved what the message shows forward, or recorded it first.
     """
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -176,9 +194,37 @@ async def mark_shown(
     upsert = row.on_conflict_do_update(
         index_elements=["channel", "chat_id", "message_id"],
         set_={"rendered_status": row.excluded.rendered_status},
-        where=ApprovalMessage.rendered_status != row.excluded.rendered_status,
+        where=_rank(ApprovalMessage.rendered_status) < _rank(row.excluded.rendered_status),
     ).returning(ApprovalMessage.id)
     return (await session.execute(upsert)).first() is not None
+
+
+async def give_back(
+    session: AsyncSession, *, channel: str, chat_id: str, message_id: str, status: str
+) -> None:
+    """Undo a :func:`mark_shown` whose edit failed: the message is recorded as pending.
+
+    Only while it is still recorded as ``status``: a later claim stands. The message
+    itself never showed ``status``, so nothing on screen goes back; it is only behind
+    again, and the dispatcher's next pass edits it.
+
+    Args:
+        session: the session; the caller commits.
+        channel: ``telegram``, ``slack``...
+        chat_id: the chat or channel id.
+        message_id: the message id (Telegram) or ts (Slack).
+        status: what the failed claim recorded.
+    """
+    await session.execute(
+        update(ApprovalMessage)
+        .where(
+            ApprovalMessage.channel == channel,
+            ApprovalMessage.chat_id == chat_id,
+            ApprovalMessage.message_id == message_id,
+            ApprovalMessage.rendered_status == status,
+        )
+        .values(rendered_status=OPEN)
+    )
 
 
 async def messages(session: AsyncSession, *, approval_id: str) -> Sequence[ApprovalMessage]:
@@ -244,6 +290,6 @@ async def unsettled(
     for message in shown:
         approval, run = decided[message.approval_id]
         state = shown_state(approval.status, run.status)
-        if message.channel == channel and message.rendered_status != state:
+        if message.channel == channel and rank(message.rendered_status) < rank(state):
             behind.append((message, approval, run))
     return behind[:limit]

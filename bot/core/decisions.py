@@ -6,9 +6,10 @@ the run has moved on (the email sent, or not) the same card shows where the run 
 Front-ends only say how to draw a response onto their card (:class:`CardView`) and how to
 run work beside their handlers (``spawn``, which their stop waits for).
 
-While a card is held (:meth:`CardView.held`) the dispatcher leaves it to this path: from
-the decision to the run's outcome the card looks stale, and a refresh in between would
-show less than the edit that follows, or show the outcome before the decision.
+The dispatcher may see the same card behind meanwhile (from the decision to the run's
+outcome it is) and edit it too; both claim each state before editing
+(``bot.core.delivery.edit_card``), so each state is shown once, by whoever claimed it
+first, and the card never goes back from the outcome to the decision.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Coroutine
-from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 from bot.core.commands import Core
@@ -30,10 +30,6 @@ Spawn = Callable[[Coroutine[Any, Any, None]], object]
 class CardView(Protocol):
     """A front-end's view onto the card a decision was pressed on."""
 
-    def held(self) -> AbstractAsyncContextManager[None]:
-        """While entered, the dispatcher leaves this card to the decision's path."""
-        ...
-
     async def decided(self, response: Response) -> None:
         """Show the decision (or why there is none) on the card and below it."""
         ...
@@ -44,18 +40,11 @@ class CardView(Protocol):
 
 
 async def decide_on_card(core: Core, inbound: Inbound, card: CardView, spawn: Spawn) -> Response:
-    """Decide, show the decision on ``card``, and have the run's outcome follow on it.
-
-    A refusal is shown once the card is no longer held, so that a stale card is brought up
-    to date only when no other press is about to show the outcome.
-    """
-    async with card.held():
-        response = await core.handle(inbound, resume_later=True)
-        if not response.refused:
-            await card.decided(response)
-            follow(response, card, spawn)
-            return response
+    """Decide, show the decision on ``card``, and have the run's outcome follow on it."""
+    response = await core.handle(inbound, resume_later=True)
     await card.decided(response)
+    if not response.refused:
+        follow(response, card, spawn)
     return response
 
 
@@ -67,9 +56,8 @@ def follow(response: Response, card: CardView, spawn: Spawn) -> None:
 
 async def _outcome(later: Awaitable[Response], card: CardView) -> None:
     """Wait for the resume (it never raises), then show where the run ended up."""
-    async with card.held():
-        settled = await later
-        try:
-            await card.outcome(settled)
-        except Exception:
-            log.exception("could not show a run's outcome", extra={"ref": secrets.token_hex(4)})
+    settled = await later
+    try:
+        await card.outcome(settled)
+    except Exception:
+        log.exception("could not show a run's outcome", extra={"ref": secrets.token_hex(4)})

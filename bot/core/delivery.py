@@ -5,8 +5,13 @@ Each chat front-end implements :class:`Notifier` (post a card, refresh a card). 
 (claimed once per channel, so several replicas never double-post) and brings every card
 up to what its approval and run imply now (``memory.deliveries.shown_state``): decided
 somewhere else (another chat, the CLI, another replica), or its run finished after the
-process that showed the decision stopped (recovery finished it). Each card's new state is
-claimed before the edit, so one edit per change however many passes and replicas see it.
+process that showed the decision stopped (recovery finished it).
+
+Every edit of a card, by the dispatcher or by the handler of a tap on it, goes through
+:func:`edit_card`: the new state is claimed first (``memory.deliveries.mark_shown``, which
+only moves forward), and only the writer that claimed it edits. So a card is edited once
+per state however many passes, handlers and replicas see it behind, and a late writer
+(a stale pass, a decision's edit after the outcome was claimed) edits nothing.
 Channels that can show them are also told of emails given up on (``bot.core.notices``).
 """
 
@@ -15,9 +20,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Sequence
+import weakref
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
 from bot.core import notices
@@ -61,10 +68,6 @@ class Notifier(Protocol):
         """Edit an existing card in place to show the approval (and its run) as it is now."""
         ...
 
-    def holds(self, ref: MessageRef) -> bool:
-        """True while a handler in this process is showing a decision on that card."""
-        ...
-
 
 async def record_shown(
     sessions: Sessions, *, view: ApprovalView, ref: MessageRef, claim: bool = True
@@ -103,6 +106,56 @@ async def mark_refreshed(
     )
 
 
+# One claim-and-edit at a time per card in this process, so edits go out in the order their
+# states were claimed: a decision's edit still on its way cannot land after the outcome's.
+_EDITING: weakref.WeakValueDictionary[MessageRef, asyncio.Lock] = weakref.WeakValueDictionary()
+
+
+async def edit_card(
+    manager: RunManager,
+    sessions: Sessions,
+    *,
+    ref: MessageRef,
+    approval_id: str,
+    state: str,
+    edit: Callable[[], Awaitable[None]],
+) -> bool:
+    """Claim ``state`` for the card at ``ref``, then ``edit`` it if the claim was this call's.
+
+    Args:
+        manager: the run manager, which records what cards show.
+        sessions: the session factory, to give a claim back.
+        ref: the card.
+        approval_id: the approval it shows.
+        state: what the edit shows (``memory.deliveries.shown_state``).
+        edit: the edit itself.
+
+    Returns:
+        True when this call edited the card; False when it already shows ``state`` or
+        more (someone else claimed it).
+
+    Raises:
+        Whatever ``edit`` raises, after giving the claim back so a later pass tries again.
+    """
+    lock = _EDITING.setdefault(ref, asyncio.Lock())
+    async with lock:
+        if not await mark_refreshed(manager, ref=ref, approval_id=approval_id, status=state):
+            return False
+        try:
+            await edit()
+        except BaseException:
+            async with sessions.begin() as session:
+                await deliveries.give_back(
+                    session,
+                    channel=ref.channel,
+                    chat_id=ref.chat_id,
+                    message_id=ref.message_id,
+                    status=state,
+                )
+            raise
+    return True
+
+
 class Dispatcher:
     """Posts new approvals, refreshes stale cards and tells of emails given up on."""
 
@@ -134,8 +187,8 @@ class Dispatcher:
 
         A poke starts the next pass, but passes are at least ``min_gap`` apart: under a
         burst of decisions the pokes coalesce into one pass instead of a pass per poke
-        (a tapped card is updated by its own handler; the dispatcher only catches up the
-        copies elsewhere and posts new cards).
+        (a tapped card is mostly updated by its own handler, which claims each state as
+        soon as it can show it; the passes catch up copies elsewhere and post new cards).
         """
         while not stop.is_set():
             self._poked.clear()  # pokes from now on ask for another pass
@@ -200,27 +253,25 @@ class Dispatcher:
         edited = 0
         for message, approval, run in behind:
             ref = MessageRef(message.channel, message.chat_id, message.message_id)
-            # A card being decided by a tap is that handler's to edit (and to record): in a
-            # burst of taps every pass would otherwise find each of them stale.
-            if notifier.holds(ref):
-                continue
             state = deliveries.shown_state(approval.status, run.status)
-            if not await mark_refreshed(
-                self._manager, ref=ref, approval_id=approval.id, status=state
-            ):
-                continue  # another pass or replica is at it
+            refresh = partial(
+                notifier.refresh_approval, ApprovalView.of(approval), ref, RunView.of(run)
+            )
             try:
-                await notifier.refresh_approval(ApprovalView.of(approval), ref, RunView.of(run))
-                edited += 1
+                if await edit_card(
+                    self._manager,
+                    self._sessions,
+                    ref=ref,
+                    approval_id=approval.id,
+                    state=state,
+                    edit=refresh,
+                ):
+                    edited += 1
             except Exception:
                 ref_id = secrets.token_hex(4)
                 log.exception(
                     "could not refresh a card",
                     extra={"channel": notifier.channel, "approval_id": approval.id, "ref": ref_id},
-                )
-                # Give the card back as it was, so a later pass tries again.
-                await mark_refreshed(
-                    self._manager, ref=ref, approval_id=approval.id, status=message.rendered_status
                 )
         return edited
 

@@ -10,7 +10,6 @@ short private explanation and changes nothing; the core logs refused attempts.
 from __future__ import annotations
 
 import logging
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -55,7 +54,8 @@ async def on_approve(
     click, view = checked
     user = await ctx.user(click.user_id, click.user_name)
     inbound = Inbound(user, action=ButtonAction("approve", view.id))
-    await decide_on_card(ctx.core, inbound, ClickedCard(ctx, click, respond), ctx.spawn)
+    async with ctx.busy():
+        await decide_on_card(ctx.core, inbound, ClickedCard(ctx, click, respond), ctx.spawn)
 
 
 async def on_reject(
@@ -109,7 +109,7 @@ async def on_approve_low(
 ) -> None:
     """A digest's "Approve all low-risk" (after its confirm dialog): each one atomically."""
     await ack()
-    async with ctx.deciding(None):
+    async with ctx.busy():
         click = parse_click(body, key=DIGEST_KEY)
         if click is None or click.approval_id is None:
             log.warning("digest button with a forged value refused")
@@ -140,7 +140,7 @@ async def on_retry(
     if checked.refused:  # not an operator, or nothing to retry (a second click, sent already)
         await tell(ctx, conv, message(checked.replies))
         return
-    async with ctx.deciding(None):
+    async with ctx.busy():
         response = await ctx.core.handle(Inbound(user, text=f"/retry {run_id}"))
     surface = click.surface
     if response.refused or not on_notice(body) or surface.kind != "message":
@@ -163,20 +163,14 @@ class ClickedCard:
     click: Click
     respond: AsyncRespond | None
     explain: bool = True
-    recorded: bool = False  # the decision's edit recorded what the card shows
-
-    def held(self) -> AbstractAsyncContextManager[None]:
-        """The dispatcher leaves this card alone meanwhile (and stop waits for it)."""
-        return self.ctx.deciding(self.click.card)
 
     async def decided(self, response: Response) -> None:
         """The decision (or why not) on the card; an edited draft's new card below it."""
-        ctx, click = self.ctx, self.click
-        self.recorded = await settle(ctx, click, response, self.respond, explain=self.explain)
+        await settle(self.ctx, self.click, response, self.respond, explain=self.explain)
 
     async def outcome(self, response: Response) -> None:
         """What the run did (sent, failed), added to the card that shows the decision."""
-        await settle(self.ctx, self.click, response, self.respond, recorded=self.recorded)
+        await settle(self.ctx, self.click, response, self.respond)
 
 
 async def settle(
@@ -186,15 +180,10 @@ async def settle(
     respond: AsyncRespond | None,
     *,
     explain: bool = True,
-    recorded: bool = False,
-) -> bool:
+) -> None:
     """Show what a decision did: the card updated, an edited draft posted, or why not.
 
-    ``explain=False`` when a refusal was already shown (inline in a modal); ``recorded``
-    when this decision's first edit already recorded what the card shows.
-
-    Returns:
-        True when the decision is on its card and recorded so (see ``show_outcome``).
+    ``explain=False`` when a refusal was already shown (inline in a modal).
     """
     cards = [r.approval for r in response.replies if isinstance(r, ApprovalCard)]
     notices = [r for r in response.replies if isinstance(r, DecisionNotice)]
@@ -203,29 +192,20 @@ async def settle(
         decided, run = notices[0].approval, notices[0].run
         drafts = [view for view in cards if view.status == "pending"]
         note = f":arrow_down: The edited draft is approval `{drafts[0].id}`." if drafts else ""
-        shown = await show_outcome(
-            ctx,
-            surfaces,
-            decided,
-            user_id=click.user_id,
-            run=run,
-            note=note,
-            respond=respond,
-            decided=True,
-            recorded=recorded,
+        await show_outcome(
+            ctx, surfaces, decided, user_id=click.user_id, run=run, note=note, respond=respond
         )
         card = click.card
         if card.channel_id:  # App Home shows new drafts itself; so does the dispatcher
             for view in drafts:
                 await post_card(ctx, view, Conversation(click.user_id, card.channel_id))
-        return shown
+        return
     for view in cards:  # refused: the card may be stale, decided somewhere else
         if view.status != "pending":
             await show_outcome(ctx, surfaces, view, user_id=click.user_id, respond=None)
     if explain:
         texts = [r for r in response.replies if isinstance(r, Text)]
         await tell(ctx, _conversation(click, respond), message(texts or response.replies))
-    return False
 
 
 async def _click(ctx: SlackContext, body: dict[str, Any], respond: AsyncRespond) -> Click | None:

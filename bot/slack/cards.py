@@ -1,9 +1,10 @@
 """Posting approval cards, showing decisions on them, and telling people things privately.
 
-Every card posted is recorded, so the dispatcher keeps it current. The handler that made
-a decision edits its card and then records it (``mark_refreshed``); anyone else who
-notices a decided card claims the edit first, so a card is edited once however many
-clicks, dispatchers and replicas notice the same decision.
+Every card posted is recorded, so the dispatcher keeps it current. Whoever edits a card
+claims the state it will show first (``bot.core.delivery.edit_card``): the handler of the
+click that decided it, or a dispatcher that noticed; so a card is edited once per state
+however many clicks, dispatchers and replicas notice the same decision, and never goes
+back from the run's outcome to the decision.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 
-from bot.core.delivery import MessageRef, mark_refreshed, record_shown
+from bot.core.delivery import MessageRef, edit_card, record_shown
 from bot.core.messages import ApprovalCard, ApprovalView, Reply, Response, RunView, Text, Tone
 from bot.slack.blocks import card_blocks, card_text
 from bot.slack.context import CHANNEL, SlackContext
@@ -133,27 +134,16 @@ async def show_outcome(
     run: RunView | None = None,
     note: str = "",
     respond: AsyncRespond | None = None,
-    decided: bool = False,
-    recorded: bool = False,
-) -> bool:
+) -> None:
     """Show a decided approval where it was seen: card, ephemeral, App Home or modal.
 
-    ``decided`` when this handler made the decision: its card is edited whoever claimed
-    the refresh (the dispatcher leaves it alone meanwhile); otherwise only if unclaimed.
-    ``recorded`` when an earlier edit by this handler already showed and recorded the
-    decision: this one shows the run's outcome, if no dispatcher has shown it first.
-
-    Returns:
-        True when every card message here was edited and is recorded as showing it.
+    A card message is edited only if it does not show this much already (see
+    :func:`update_card`).
     """
-    shown = True
     for surface in surfaces:
         if surface.kind == "message":
             ref = MessageRef(CHANNEL, surface.channel_id, surface.ts)
-            edited = await update_card(
-                ctx, ref, view, run, note, decided=decided, record=not recorded
-            )
-            shown = shown and edited
+            await update_card(ctx, ref, view, run, note)
         elif surface.kind == "ephemeral" and respond is not None and respond.response_url:
             blocks = card_blocks(view, run=run, note=note)
             await respond(text=card_text(view), blocks=blocks, replace_original=True)
@@ -162,7 +152,6 @@ async def show_outcome(
         elif surface.kind == "modal" and surface.view_id:
             await _update_modal(ctx, surface.view_id, view, run)
     ctx.home.poke()
-    return shown
 
 
 async def _update_modal(
@@ -178,21 +167,13 @@ async def _update_modal(
 
 
 async def update_card(
-    ctx: SlackContext,
-    ref: MessageRef,
-    view: ApprovalView,
-    run: RunView | None,
-    note: str,
-    *,
-    decided: bool,
-    record: bool = True,
+    ctx: SlackContext, ref: MessageRef, view: ApprovalView, run: RunView | None, note: str
 ) -> bool:
     """Edit the card at ``ref`` to show ``view``; False when it was not this call's to edit.
 
-    ``decided`` with ``record``: the deciding handler's first edit, recorded after it.
-    Any other edit (``record=False``: the run's outcome after that first edit, whose state
-    a dispatcher may have noticed and shown already) records the new state first and
-    edits only if it recorded it.
+    The new state is claimed first: a dispatcher (here or on another replica) may have
+    noticed the decision or the run's outcome and shown it already, and then this call
+    edits nothing. A failed edit gives the claim back, for the dispatcher to retry.
     """
     if view.status == "pending":
         return False
@@ -201,30 +182,23 @@ async def update_card(
         pair = await manager.with_run(view.id)
         run = RunView.of(pair[1]) if pair else None
     state = deliveries.shown_state(view.status, run.status if run else None)
-    if not decided and ctx.notifier.holds(ref):
-        return False  # the click that decided it is about to show the outcome
-    if not (decided and record) and not await mark_refreshed(
-        manager, ref=ref, approval_id=view.id, status=state
-    ):
-        return False  # already shows it, or someone else is editing it
-    try:
+    blocks = card_blocks(view, run=run, note=note)
+
+    async def edit() -> None:
         await ctx.client.chat_update(
-            channel=ref.chat_id,
-            ts=ref.message_id,
-            text=card_text(view),
-            blocks=card_blocks(view, run=run, note=note),
+            channel=ref.chat_id, ts=ref.message_id, text=card_text(view), blocks=blocks
+        )
+
+    try:
+        return await edit_card(
+            manager, ctx.sessions, ref=ref, approval_id=view.id, state=state, edit=edit
         )
     except SlackApiError as exc:
-        # Hand the card back to the dispatcher, which retries stale cards on every pass.
-        await mark_refreshed(manager, ref=ref, approval_id=view.id, status="pending")
         log.warning(
             "could not update a card",
             extra={"approval_id": view.id, "error": exc.response.get("error")},
         )
         return False
-    if decided and record:
-        await mark_refreshed(manager, ref=ref, approval_id=view.id, status=state)
-    return True
 
 
 def message_of(text: str, tone: Tone = "info") -> Message:

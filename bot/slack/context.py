@@ -19,7 +19,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core.commands import Core
 from bot.core.messages import User
 from bot.runtime import Runtime
-from bot.slack.payloads import Surface
 from graph.tasks import TaskSet
 from memory.db import Sessions
 
@@ -77,20 +76,6 @@ class SlackContext:
         self._busy -= 1
         if self._busy == 0:
             self._idle.set()
-
-    @asynccontextmanager
-    async def deciding(self, card: Surface | None) -> AsyncIterator[None]:
-        """While a click is handled, the dispatcher leaves ``card`` to this handler.
-
-        The handler shows the outcome with the run's result; an early refresh by the
-        dispatcher would show less, and claim the card so the handler's edit is skipped.
-        """
-        async with self.busy():
-            if card is None or card.kind != "message":
-                yield
-                return
-            with self.notifier.in_hand(card.channel_id, card.ts):
-                yield
 
     async def drain(self, timeout: float) -> bool:
         """Wait for handlers in flight to finish (a decision and its card update)."""

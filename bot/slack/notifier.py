@@ -9,9 +9,7 @@ in ``SLACK_ALLOWED_USERS``. After each post or edit App Home is refreshed for op
 from __future__ import annotations
 
 import logging
-from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -44,23 +42,6 @@ class SlackNotifier:
         self._on_change = on_change
         self._destination: str | None = None
         self._warned = False
-        self._in_hand: Counter[tuple[str, str]] = Counter()
-
-    @contextmanager
-    def in_hand(self, chat_id: str, ts: str) -> Iterator[None]:
-        """While a click on this card is being decided, leave refreshing it to that handler."""
-        key = (chat_id, ts)
-        self._in_hand[key] += 1
-        try:
-            yield
-        finally:
-            self._in_hand[key] -= 1
-            if self._in_hand[key] <= 0:
-                del self._in_hand[key]
-
-    def holds(self, ref: MessageRef) -> bool:
-        """True while some click on this card is being decided in this process."""
-        return ref.channel == self.channel and (ref.chat_id, ref.message_id) in self._in_hand
 
     async def destination(self) -> str | None:
         """The channel id cards are posted to by default; None when there is nowhere."""
@@ -125,8 +106,6 @@ class SlackNotifier:
         self, view: ApprovalView, ref: MessageRef, run: RunView | None = None
     ) -> None:
         """Edit a card to show the approval (and its run) as it is now."""
-        if self.holds(ref):
-            return  # a click's handler is about to show the outcome, run included
         try:
             await self._client.chat_update(
                 channel=ref.chat_id,

@@ -104,7 +104,7 @@ async def _decide(
     stacked: bool,
 ) -> None:
     close = "clear" if stacked else None
-    async with ctx.deciding(click.card):
+    async with ctx.busy():
         user = await ctx.user(click.user_id, click.user_name)
         # A rejection closes the modal once it commits (its run's end follows on the
         # card); an edit waits for the run, since its answer is the new draft's card.

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from telegram import ForceReply, Update
@@ -97,28 +96,20 @@ class TappedCard:
     tap: Tap
     deps: TelegramDeps
 
-    @asynccontextmanager
-    async def held(self) -> AsyncIterator[None]:
-        """The dispatcher leaves this card alone meanwhile."""
-        with self.deps.notifier.in_hand(self.tap.chat_id, self.tap.message_id):
-            yield
-
     async def decided(self, response: Response) -> None:
         """The decision (or why not) on the card, the rest of the answer below it."""
         await settle(self.tap, response, self.deps)
 
     async def outcome(self, response: Response) -> None:
         """The run's outcome on the card, unless the dispatcher showed it first."""
-        await settle(self.tap, response, self.deps, outcome=True)
+        await settle(self.tap, response, self.deps)
 
 
-async def settle(
-    tap: Tap, response: Response, deps: TelegramDeps, *, outcome: bool = False
-) -> None:
+async def settle(tap: Tap, response: Response, deps: TelegramDeps) -> None:
     """Show a decision on the card that was tapped; send the rest of the answer below it.
 
-    ``outcome`` for the run's outcome after the decision: whoever records it first shows
-    it, this handler or a dispatcher that noticed the run finish.
+    The card shows the decision, then the run's outcome, each edited by whoever claims
+    it first: this handler, or a dispatcher that noticed it (see ``TelegramNotifier.show``).
     """
     notice = next((r for r in response.replies if isinstance(r, DecisionNotice)), None)
     shown = notice.approval if notice else None
@@ -126,7 +117,7 @@ async def settle(
         shown = next((r.approval for r in response.replies if isinstance(r, ApprovalCard)), None)
     if shown is not None:
         run = notice.run if notice else None
-        await deps.notifier.show(tap.chat_id, tap.message_id, shown, run, claim=outcome)
+        await deps.notifier.show(tap.chat_id, tap.message_id, shown, run)
     rest = tuple(r for r in response.replies if r is not notice and not _same_card(r, shown))
     if rest:
         answer = Response(rest, refused=response.refused)

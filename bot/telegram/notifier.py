@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from telegram import Message
 
-from bot.core.delivery import MessageRef, mark_refreshed, record_shown
+from bot.core.delivery import MessageRef, edit_card, record_shown
 from bot.core.messages import (
     ApprovalCard,
     ApprovalView,
@@ -62,7 +60,6 @@ class TelegramNotifier:
         self._chat_id = chat_id
         self._ready = asyncio.Event()
         self._stopped = asyncio.Event()
-        self._in_hand: set[tuple[int, int]] = set()
 
     def now(self) -> datetime:
         """The time cards are rendered at ("at 14:02" rather than a full date today)."""
@@ -123,8 +120,6 @@ class TelegramNotifier:
         self, view: ApprovalView, ref: MessageRef, run: RunView | None = None
     ) -> None:
         """Edit a card in place to show its approval and its run (read if not given) now."""
-        if self.holds(ref):
-            return  # a tap's handler is about to show the outcome, run included
         await self._wait_ready()
         rendered = card(view, now=self.now(), run=run or await self._run_of(view))
         await self.sender.edit(
@@ -132,32 +127,13 @@ class TelegramNotifier:
         )
 
     async def _run_of(self, view: ApprovalView) -> RunView | None:
-        # A refresh shows what a tap's own edit shows, so when both happen the second is
-        # a harmless "not modified" rather than a different card.
+        # All there is: a card shows the run as it is when it is edited, so the state it
+        # claims (decided, or decided with the outcome) is what it shows.
         if view.status == "pending":
             return None
         async with self._sessions() as session:
             row = await runs.get(session, run_id=view.run_id)
         return RunView.of(row) if row is not None else None
-
-    def holds(self, ref: MessageRef) -> bool:
-        """True while a tap's handler here is showing a decision on that card."""
-        return ref.channel == CHANNEL and (int(ref.chat_id), int(ref.message_id)) in self._in_hand
-
-    @contextmanager
-    def in_hand(self, chat_id: int, message_id: int) -> Iterator[None]:
-        """While a tap on this card is being decided, leave the card to the tap's handler.
-
-        From the decision to the end of the resume the card looks stale to the dispatcher,
-        which every other decision wakes; it would edit the card as well, only to have the
-        handler edit it again a moment later with the run's outcome.
-        """
-        key = (chat_id, message_id)
-        self._in_hand.add(key)
-        try:
-            yield
-        finally:
-            self._in_hand.discard(key)
 
     async def show(
         self,
@@ -165,49 +141,36 @@ class TelegramNotifier:
         message_id: int,
         view: ApprovalView,
         run: RunView | None = None,
-        *,
-        claim: bool = False,
-    ) -> None:
-        """Edit the card at hand to show ``view`` (and the run), then record that it does.
+    ) -> bool:
+        """Edit the card at hand to show ``view`` (and the run), unless it shows it already.
 
-        With ``claim`` the new state is recorded first and the card edited only if this
-        call recorded it: a run's outcome, which the dispatcher (here or on another
-        replica) may have noticed and shown already. A failed edit gives it back.
+        The new state is claimed first (``bot.core.delivery.edit_card``): the dispatcher,
+        here or on another replica, may have noticed the decision or the run's outcome and
+        shown it already, and then this edits nothing. A failed edit gives it back.
+
+        Returns:
+            True when this call edited the card.
         """
         ref = ref_of(chat_id, message_id)
         run = run or await self._run_of(view)  # all there is, never less than the card has
         state = deliveries.shown_state(view.status, run.status if run else None)
-        if claim and not await mark_refreshed(
-            self._manager, ref=ref, approval_id=view.id, status=state
-        ):
-            return
         rendered = card(view, now=self.now(), run=run)
-        try:
+
+        async def edit() -> None:
             await self.sender.edit(chat_id, message_id, rendered.html, rendered.keyboard)
-        except BaseException:
-            if claim:  # shown by nobody: the dispatcher's next pass tries again
-                await mark_refreshed(
-                    self._manager, ref=ref, approval_id=view.id, status=view.status
-                )
-            raise
-        if not claim:
-            await mark_refreshed(self._manager, ref=ref, approval_id=view.id, status=state)
+
+        return await edit_card(
+            self._manager, self._sessions, ref=ref, approval_id=view.id, state=state, edit=edit
+        )
 
     async def refresh_shown(self, view: ApprovalView) -> None:
         """Bring every Telegram card of ``view`` up to date now, not at the next pass."""
         async with self._sessions() as session:
             shown = await deliveries.messages(session, approval_id=view.id)
         run = await self._run_of(view)
-        state = deliveries.shown_state(view.status, run.status if run else None)
         for row in shown:
-            if row.channel != CHANNEL or row.rendered_status == state:
-                continue
-            ref = MessageRef(row.channel, row.chat_id, row.message_id)
-            if self.holds(ref):
-                continue  # its tap's handler shows it
-            # The dispatcher may be at it too: whoever records the new state edits.
-            if await mark_refreshed(self._manager, ref=ref, approval_id=view.id, status=state):
-                await self.refresh_approval(view, ref, run)
+            if row.channel == CHANNEL:  # the dispatcher may be at it too: one of us edits
+                await self.show(int(row.chat_id), int(row.message_id), view, run)
 
     async def send(
         self,

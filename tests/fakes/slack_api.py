@@ -79,6 +79,8 @@ class FakeSlack:
         self.listeners: list[Callable[[Call], None]] = []  # called with each call as it lands
         self._dm_channels: dict[tuple[str, ...], str] = {}
         self._failures: dict[str, deque[tuple[Params, int, dict[str, str]]]] = {}
+        self._stalls: dict[str, deque[asyncio.Event]] = {}
+        self._waiting: dict[str, int] = {}
         self._sockets: list[web.WebSocketResponse] = []
         self._changed = asyncio.Condition()
         self._ts = itertools.count(1_700_000_000_000_100, 100)  # microseconds
@@ -175,6 +177,20 @@ class FakeSlack:
         failure = ({"ok": False, "error": error}, status, headers)
         self._failures.setdefault(method, deque()).append(failure)
 
+    def stall_next(self, method: str) -> asyncio.Event:
+        """Keep the next call to ``method`` waiting until the returned event is set.
+
+        It takes effect (a message updated, say) and is recorded when released, as a slow
+        network would delay it; ``stalled`` says whether one is waiting.
+        """
+        released = asyncio.Event()
+        self._stalls.setdefault(method, deque()).append(released)
+        return released
+
+    def stalled(self, method: str) -> int:
+        """How many calls to ``method`` are waiting for their release."""
+        return self._waiting.get(method, 0)
+
     # -- Socket Mode -------------------------------------------------------------------
 
     async def socket_send(
@@ -226,6 +242,11 @@ class FakeSlack:
         token = _bearer(request) or params.pop("token", None)
         body: Params
         status, headers = 200, dict[str, str]()
+        if self._stalls.get(method):
+            released = self._stalls[method].popleft()
+            self._waiting[method] = self._waiting.get(method, 0) + 1
+            await released.wait()
+            self._waiting[method] -= 1
         if self._failures.get(method):
             body, status, headers = self._failures[method].popleft()
         elif (auth_error := self._check_token(method, token)) is not None:

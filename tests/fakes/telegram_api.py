@@ -118,6 +118,7 @@ class FakeTelegram:
         self._next_update_id = 1
         self._open_queries: set[str] = set()
         self._failures: dict[str, list[BotApiError]] = {}
+        self._stalls: dict[str, list[asyncio.Event]] = {}
         self._changed = asyncio.Event()
         self._closing = False
         self._runner: web.AppRunner | None = None
@@ -247,6 +248,16 @@ class FakeTelegram:
             error = BotApiError(error_code, description or "Bad Request: injected failure")
         self._failures.setdefault(method.lower(), []).append(error)
 
+    def stall_next(self, method: str) -> asyncio.Event:
+        """Keep the next call to ``method`` waiting until the returned event is set.
+
+        The call is recorded when it arrives and takes effect (a message edited, say) when
+        released, as a slow network would delay it.
+        """
+        released = asyncio.Event()
+        self._stalls.setdefault(method.lower(), []).append(released)
+        return released
+
     # -- updates a user causes ------------------------------------------------------------------
 
     def send_text(
@@ -347,6 +358,8 @@ class FakeTelegram:
             self.on_call(call)
         self._notify()
         handler = self._handlers.get(method.lower())
+        if self._stalls.get(method.lower()):
+            await self._stalls[method.lower()].pop(0).wait()
         try:
             if self._failures.get(method.lower()):
                 raise self._failures[method.lower()].pop(0)

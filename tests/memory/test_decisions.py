@@ -230,6 +230,29 @@ async def test_mark_shown_records_what_a_card_shows_once(store: Store) -> None:
     assert row is not None and row.rendered_status == "approved"
 
 
+async def test_what_a_card_shows_only_moves_forward(store: Store) -> None:
+    # Whoever claims a state first edits the card; a late writer (a stale dispatcher pass,
+    # a decision's edit after the outcome was claimed) records nothing and edits nothing.
+    written = await _waiting_run(store)
+    where = {"channel": "telegram", "chat_id": "111", "message_id": "43"}
+    card = {"approval_id": written.id, **where}
+    async with store.sessions.begin() as session:
+        await deliveries.add_message(session, **card, rendered_status="pending")
+
+    assert await decisions.mark_shown(store.sessions, **card, status="approved+run")
+    assert not await decisions.mark_shown(store.sessions, **card, status="approved")
+    assert not await decisions.mark_shown(store.sessions, **card, status="pending")
+    async with store.sessions.begin() as session:  # a stale give-back leaves a later claim
+        await deliveries.give_back(session, **where, status="approved")
+    async with store.sessions() as session:
+        row = await deliveries.find_message(session, **where)
+    assert row is not None and row.rendered_status == "approved+run"
+
+    async with store.sessions.begin() as session:  # its own claim's edit failed
+        await deliveries.give_back(session, **where, status="approved+run")
+    assert await decisions.mark_shown(store.sessions, **card, status="approved")
+
+
 async def test_a_card_tapped_before_its_post_is_recorded_keeps_what_the_tap_showed(
     store: Store,
 ) -> None:

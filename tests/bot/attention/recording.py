@@ -35,9 +35,6 @@ class RecordingNotifier:
     ) -> None:
         self.refreshed.append((ref.message_id, view.status))
 
-    def holds(self, ref: MessageRef) -> bool:
-        return False
-
     async def post_batch(self, view: BatchView) -> None:
         ids = tuple(v.id for v in view.new) + tuple(v.id for v in view.reminders)
         self.sent.append(Sent(self.now, "batch", ids, view))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.core.delivery import Dispatcher, MessageRef, record_shown
+import pytest
+
+from bot.core.delivery import Dispatcher, MessageRef, edit_card, record_shown
 from bot.core.messages import ApprovalView, RunView
 from bot.runtime import Runtime
 from memory import deliveries
@@ -19,7 +21,6 @@ class RecordingNotifier:
         self.destination = destination
         self.posted: list[ApprovalView] = []
         self.refreshed: list[tuple[str, str]] = []
-        self.held: set[MessageRef] = set()
 
     async def post_approval(self, view: ApprovalView) -> MessageRef | None:
         if not self.destination:
@@ -31,9 +32,6 @@ class RecordingNotifier:
         self, view: ApprovalView, ref: MessageRef, run: RunView | None = None
     ) -> None:
         self.refreshed.append((ref.message_id, view.status))
-
-    def holds(self, ref: MessageRef) -> bool:
-        return ref in self.held
 
 
 async def test_each_approval_posted_once_per_channel_and_refreshed(runtime: Runtime) -> None:
@@ -67,24 +65,82 @@ async def test_a_card_shown_as_a_reply_is_not_posted_again(runtime: Runtime) -> 
     assert tg.refreshed == [("7", "rejected")]
 
 
-async def test_a_card_held_by_its_handler_is_left_to_it(runtime: Runtime) -> None:
+async def _shown(runtime: Runtime, ref: MessageRef) -> str | None:
+    async with runtime.sessions() as session:
+        row = await deliveries.find_message(
+            session, channel=ref.channel, chat_id=ref.chat_id, message_id=ref.message_id
+        )
+    return row.rendered_status if row else None
+
+
+async def test_a_pass_waits_for_an_edit_on_its_way_then_shows_what_is_left(
+    runtime: Runtime,
+) -> None:
     tg = RecordingNotifier("telegram")
     dispatcher = Dispatcher(sessions=runtime.sessions, manager=runtime.manager, notifiers=[tg])
     card = card_of(await say(runtime, ONBOARD)).approval
     ref = MessageRef("telegram", "42", "7")
     await record_shown(runtime.sessions, view=card, ref=ref)
-    tg.held.add(ref)  # a tap on it is being decided here
+    await say(runtime, f"/approve {card.id}")  # decided, and its run finished
+
+    sent, done = asyncio.Event(), asyncio.Event()
+
+    async def edit() -> None:
+        sent.set()
+        await done.wait()
+
+    # A tap's handler claims the decision and edits the card; its edit is on its way.
+    claim = {"ref": ref, "approval_id": card.id, "state": "approved"}
+    handler = asyncio.create_task(edit_card(runtime.manager, runtime.sessions, **claim, edit=edit))
+    await sent.wait()
+    # The pass that sees the outcome waits for that edit: edits of a card go out in the
+    # order their states were claimed, so the decision cannot land over the outcome.
+    waiting = asyncio.create_task(dispatcher.tick())
+    await asyncio.sleep(0.05)
+    assert not waiting.done() and tg.refreshed == []
+    done.set()
+    assert await handler
+    assert await waiting == 1 and tg.refreshed == [("7", "approved")]
+    assert await _shown(runtime, ref) == "approved+run"
+    assert await dispatcher.tick() == 0
+
+
+async def test_a_failed_refresh_is_given_back_and_tried_again(runtime: Runtime) -> None:
+    tg = RecordingNotifier("telegram")
+    dispatcher = Dispatcher(sessions=runtime.sessions, manager=runtime.manager, notifiers=[tg])
+    card = card_of(await say(runtime, ONBOARD)).approval
+    ref = MessageRef("telegram", "42", "7")
+    await record_shown(runtime.sessions, view=card, ref=ref)
     await say(runtime, f"/approve {card.id}")
 
-    assert await dispatcher.tick() == 0 and tg.refreshed == []
-    async with runtime.sessions() as session:
-        row = await deliveries.find_message(
-            session, channel="telegram", chat_id="42", message_id="7"
-        )
-    assert row is not None and row.rendered_status == "pending"  # not claimed either
+    async def down() -> None:
+        raise ConnectionError("chat API down")
 
-    tg.held.clear()  # the handler let go without showing it (its edit failed, say)
+    claim = {"ref": ref, "approval_id": card.id, "state": "approved+run"}
+    with pytest.raises(ConnectionError):
+        await edit_card(runtime.manager, runtime.sessions, **claim, edit=down)
+    assert await _shown(runtime, ref) == "pending"  # never shown: behind again
     assert await dispatcher.tick() == 1 and tg.refreshed == [("7", "approved")]
+    assert await _shown(runtime, ref) == "approved+run"
+
+
+async def test_a_pass_never_moves_a_card_back(runtime: Runtime) -> None:
+    tg = RecordingNotifier("telegram")
+    dispatcher = Dispatcher(sessions=runtime.sessions, manager=runtime.manager, notifiers=[tg])
+    card = card_of(await say(runtime, ONBOARD)).approval
+    ref = MessageRef("telegram", "42", "7")
+    await record_shown(runtime.sessions, view=card, ref=ref)
+    await say(runtime, f"/approve {card.id}")
+
+    async def nothing() -> None:
+        pass
+
+    # The dispatcher shows the outcome first; the handler's decision edit comes late.
+    assert await dispatcher.tick() == 1 and tg.refreshed == [("7", "approved")]
+    late = {"ref": ref, "approval_id": card.id, "state": "approved"}
+    assert not await edit_card(runtime.manager, runtime.sessions, **late, edit=nothing)
+    assert await _shown(runtime, ref) == "approved+run"
+    assert await dispatcher.tick() == 0
 
 
 async def test_run_wakes_up_when_poked_and_stops(runtime: Runtime) -> None:
