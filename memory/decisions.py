@@ -93,9 +93,7 @@ async def decide(
                 reason=reason,
                 data={"action": action, **({"changes": dict(changes)} if changes else {})},
             )
-        run = await runs.get(session, run_id=approval.run_id)
-        assert run is not None  # approvals.run_id is a foreign key
-        return Decision(outcome.won, approval, run)
+        return Decision(outcome.won, approval, outcome.run)
 
 
 async def refused(sessions: Sessions, *, actor: str, approval: Approval | None, why: str) -> None:
