@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import text
 
@@ -17,9 +19,9 @@ async def test_a_connection_returned_inside_a_transaction_is_rolled_back(databas
         async with engine.connect() as conn:
             # Written through the driver, so SQLAlchemy does not know a transaction is open:
             # only the pool's reset can end it.
-            raw = await conn.get_raw_connection()
-            await raw.driver_connection.execute("INSERT INTO probe (x) VALUES (1)")
-            assert raw.driver_connection is not None
+            driver = (await conn.get_raw_connection()).driver_connection
+            assert driver is not None
+            await driver.execute("INSERT INTO probe (x) VALUES (1)")
         async with engine.begin() as conn:  # would wait for the write lock on SQLite
             await conn.execute(text("INSERT INTO probe (x) VALUES (2)"))
         async with engine.connect() as conn:
@@ -35,11 +37,11 @@ async def test_a_committed_connection_goes_back_without_a_rollback(
     engine = create_engine(async_url(database_url))
     try:
         async with engine.connect() as conn:
-            adapter = type((await conn.get_raw_connection()).dbapi_connection)
+            adapter: Any = type((await conn.get_raw_connection()).dbapi_connection)
         rollbacks: list[object] = []
         original = adapter.rollback
 
-        def counted(self: object) -> None:
+        def counted(self: Any) -> None:
             rollbacks.append(self)
             original(self)
 
