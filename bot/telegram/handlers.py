@@ -22,7 +22,6 @@ GREETING = (
     "\U0001f44b Hi {name}! I am Deskhand: I run your workflows and ask you before anything "
     "risky happens, with Approve / Reject / Edit buttons right here."
 )
-START_DESCRIPTION = "greeting and what I can do"
 
 
 async def on_message(
@@ -65,11 +64,17 @@ def addressed_elsewhere(text: str, username: str | None) -> bool:
 
 
 def bot_commands(core: Core) -> list[BotCommand]:
-    """The command menu for setMyCommands: every core command with what it does."""
+    """The command menu for setMyCommands: what /help lists, with /help's descriptions.
+
+    Commands /help does not list stay out: /start is what Telegram sends by itself, and
+    /approvelow is a digest button's typed form, of no use without the digest's key.
+    """
     described = {usage.split()[0].lstrip("/"): (usage, text) for usage, text in COMMANDS}
     menu = []
     for name in core.command_names:
-        usage, text = described.get(name, (f"/{name}", START_DESCRIPTION))
+        if name not in described:
+            continue
+        usage, text = described[name]
         args = usage.partition(" ")[2]
         description = text[:1].upper() + text[1:] + (f": /{name} {args}" if args else "")
         menu.append(BotCommand(name, description[:256]))
