@@ -63,16 +63,14 @@ def to_cron(text: str) -> str:
     if phrase:
         day, hour, minute = phrase.group(1), int(phrase.group(2)), int(phrase.group(3))
         if day not in _DAYS or hour > 23 or minute > 59:
-            raise InvalidInput(
-                f"I can't read \u201c{text}\u201d; try \u201cevery monday 9:00\u201d."
-            )
+            raise InvalidInput(f'I can\'t read \u201c{text}\u201d; try "every monday 9:00".')
         return f"{minute} {hour} * * {_DAYS[day]}"
     try:
         CronTrigger.from_crontab(text.strip())
     except ValueError:
         raise InvalidInput(
-            f"\u201c{text}\u201d is not a schedule; use \u201cevery monday 9:00\u201d, "
-            "\u201cevery weekday 8:30\u201d or a crontab such as \u201c0 9 * * mon\u201d."
+            f'\u201c{text}\u201d is not a schedule; use "every monday 9:00", '
+            '"every weekday 8:30" or a crontab such as "0 9 * * mon".'
         ) from None
     return text.strip()
 

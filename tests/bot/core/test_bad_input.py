@@ -57,7 +57,7 @@ def message(response: object) -> str:
         ("/cancel r%%%", "is not a run id"),
         ("/run", "Say which workflow to run"),
         ("/run payroll amount=5", "There is no workflow called \u201cpayroll\u201d"),
-        ('/run onboarding name="Ana', "a quote is not closed"),
+        ('/run onboarding name="Ana', 'the " before Ana is not closed'),
         ("/run onboarding name Ana", "is not key=value"),
         ("/run onboarding name=Ana name=Bo email=a@b.co", "name is given twice"),
         ("/run onboarding name=Ana", "email is missing"),

@@ -48,6 +48,14 @@ async def test_start_greets_and_the_menu_lists_what_help_lists(bot: Running) -> 
     assert reply.params["parse_mode"] == "HTML"
 
 
+async def test_curly_quotes_from_a_phone_start_a_run(bot: Running) -> None:
+    bot.fake.send_text(ANA, "/run onboarding name=\u201cAna Lima\u201d email=a@x.test")
+    await bot.fake.wait_for("sendMessage", count=2)
+    (run,) = await bot.runtime.manager.list_runs()
+    assert run.inputs["name"] == "Ana Lima"
+    assert "Started <b>onboarding</b> run" in bot.fake.sent_messages(ANA)[0]["text"]
+
+
 async def test_help_lists_commands_and_workflows(bot: Running) -> None:
     bot.fake.send_text(ANA, "/help")
     (reply,) = await bot.fake.wait_for("sendMessage")
