@@ -173,6 +173,11 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from bot.doctor import run_doctor
 
         return await run_doctor(settings, write=_out)
+    from bot import preflight
+
+    # What doctor reports as configuration problems, refused here with exit 3 before the
+    # database is opened; only `run` and `chat` start the channels.
+    preflight.require(settings, channels=args.command in STARTING)
     if args.command == "migrate":
         return await _migrate(settings)
     if args.command in READING:

@@ -1,4 +1,10 @@
-"""``deskhand doctor``: check settings, database and SMTP, and say what to fix."""
+"""``deskhand doctor``: check settings, database and SMTP, and say what to fix.
+
+The configuration checks are :mod:`bot.preflight`'s, the ones ``deskhand run`` refuses to
+start with, so "ok" here means ``run`` starts. Exit codes follow the CLI's: 0 all ok; 3 when
+``run`` would refuse the configuration (exit 3 there too); 1 when something else needs
+fixing (a database or mail server that does not answer, nobody allowed to use a bot).
+"""
 
 from __future__ import annotations
 
@@ -9,26 +15,30 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from adapters.smtp import SmtpConfig, probe_smtp
+from bot import preflight
 from bot.settings import Settings
 from memory.db import create_engine
 from memory.migrate import status
 
-EXIT_OK, EXIT_PROBLEMS = 0, 1
+EXIT_OK, EXIT_PROBLEMS, EXIT_CONFIG = 0, 1, 3
 
 
 @dataclass(frozen=True)
 class Check:
-    """One line of the report."""
+    """One line of the report; ``refused`` when ``deskhand run`` would not start."""
 
     name: str
     ok: bool
     message: str
+    refused: bool = False
 
 
 async def checks(settings: Settings) -> list[Check]:
     """Run every check; never raises."""
+    refused = preflight.problems(settings)
+    areas = {p.area for p in refused}
     results = [Check("settings", True, f"home {settings.home}, time zone {settings.timezone}")]
-    results.append(await _database(settings))
+    results += _refusals(refused, "database") or [await _database(settings)]
     results.append(await _smtp(settings))
     results.append(
         Check(
@@ -39,25 +49,35 @@ async def checks(settings: Settings) -> list[Check]:
             else "templates (set OPENAI_API_KEY or OPENAI_BASE_URL to draft with an LLM)",
         )
     )
-    results += _channels(settings)
+    results += _refusals(refused, "telegram") + _refusals(refused, "slack")
+    results += _channels(settings, skip=areas)
     return results
 
 
+def _refusals(found: list[preflight.Problem], area: str) -> list[Check]:
+    return [Check(p.area, False, p.message, refused=True) for p in found if p.area == area]
+
+
 async def _database(settings: Settings) -> Check:
+    path = preflight.sqlite_path(settings)
+    if path is not None and not path.exists():
+        # Connecting would create the file: a check should not write.
+        return Check("database", True, f"SQLite file {path}, created at the first start")
     url = make_url(settings.sqlalchemy_url)
-    shown = url.render_as_string(hide_password=True)
+    shown = f"SQLite file {path}" if path is not None else url.render_as_string(hide_password=True)
     engine = create_engine(settings.sqlalchemy_url)
     try:
         async with engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
         current, head = await status(engine)
     except Exception as exc:
-        return Check(
-            "database",
-            False,
-            f"cannot reach {shown}: {type(exc).__name__}. "
-            "Check DATABASE_URL and that the server is running.",
+        fix = (
+            "Check that the file is a Deskhand database you may read and write, "
+            "or set DATABASE_URL."
+            if path is not None
+            else "Check DATABASE_URL and that the server is running."
         )
+        return Check("database", False, f"cannot open {shown}: {type(exc).__name__}. {fix}")
     finally:
         await engine.dispose()
     if current != head:
@@ -91,13 +111,13 @@ async def _smtp(settings: Settings) -> Check:
     return Check("email", True, detail)
 
 
-def _channels(settings: Settings) -> list[Check]:
+def _channels(settings: Settings, *, skip: set[str]) -> list[Check]:
     found = []
     for name, token, allowed in (
         ("telegram", settings.telegram_bot_token, settings.telegram_allowed_users),
         ("slack", settings.slack_bot_token, settings.slack_allowed_users),
     ):
-        if token is None:
+        if token is None or name in skip:
             continue
         if not allowed:
             found.append(
@@ -109,8 +129,8 @@ def _channels(settings: Settings) -> list[Check]:
                 )
             )
         else:
-            found.append(Check(name, True, f"token set, {len(allowed)} operator(s)"))
-    if not found:
+            found.append(Check(name, True, f"{_mode(settings, name)}, {len(allowed)} operator(s)"))
+    if not found and not skip & {"telegram", "slack"}:
         found.append(
             Check(
                 "channels",
@@ -122,6 +142,15 @@ def _channels(settings: Settings) -> list[Check]:
     return found
 
 
+def _mode(settings: Settings, channel: str) -> str:
+    if channel == "telegram":
+        hook = settings.telegram_webhook_url
+        return f"token set, webhook {hook}" if hook else "token set, long polling"
+    if settings.slack_app_token is not None and settings.slack_app_token.get_secret_value():
+        return "tokens set, Socket Mode"
+    return f"token set, HTTP mode on port {settings.http_port}"
+
+
 def _safe(message: str, settings: Settings) -> str:
     for secret in settings.secrets():
         message = message.replace(secret, "***")
@@ -129,8 +158,10 @@ def _safe(message: str, settings: Settings) -> str:
 
 
 async def run_doctor(settings: Settings, *, write: Callable[[str], None]) -> int:
-    """Print the report; exit code 1 when anything needs fixing."""
+    """Print the report; exit 3 when `run` would refuse, 1 when anything else needs fixing."""
     results = await checks(settings)
     for check in results:
         write(f"{'ok ' if check.ok else 'FIX'}  {check.name:<9} {check.message}")
+    if any(c.refused for c in results):
+        return EXIT_CONFIG
     return EXIT_OK if all(c.ok for c in results) else EXIT_PROBLEMS

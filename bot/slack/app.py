@@ -27,6 +27,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from sqlalchemy import text
 
+from bot import preflight
 from bot.core.delivery import Notifier
 from bot.runtime import Runtime
 from bot.settings import Settings, SettingsError
@@ -66,14 +67,14 @@ def build_app(settings: Settings, client: AsyncWebClient) -> AsyncApp:
     """The Bolt app, with signature verification and Bolt's logging kept quiet.
 
     Raises:
-        SettingsError: HTTP mode without ``SLACK_SIGNING_SECRET``.
+        SettingsError: what :func:`bot.preflight.slack_problems` finds (a token of the
+            wrong kind, HTTP mode without ``SLACK_SIGNING_SECRET``).
     """
+    # The same checks `deskhand run` and `deskhand doctor` make before anything starts.
+    found = preflight.slack_problems(settings)
+    if found:
+        raise SettingsError("; ".join(p.message for p in found))
     signing_secret = secret(settings.slack_signing_secret)
-    if signing_secret is None and secret(settings.slack_app_token) is None:
-        raise SettingsError(
-            "Slack needs SLACK_APP_TOKEN (Socket Mode, easiest) or SLACK_SIGNING_SECRET "
-            "(HTTP mode); see docs/slack.md."
-        )
     base = logging.getLogger("slack_bolt.deskhand")
     # Bolt copies this level into its loggers; at DEBUG they print whole request bodies.
     base.setLevel(max(logging.getLogger().getEffectiveLevel(), logging.INFO))
