@@ -6,7 +6,7 @@ over an index, and each total a ``COUNT`` over the same index.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
@@ -38,6 +38,7 @@ async def assemble(
     now: datetime,
     scheduled: tuple[ScheduledItem, ...] = (),
     page: int = PAGE,
+    zone: tzinfo = UTC,
 ) -> DigestView:
     """Build the digest for ``period_start``..``now``.
 
@@ -48,6 +49,7 @@ async def assemble(
         now: the end of the period.
         scheduled: what will happen next (from the scheduler).
         page: how many items each list shows.
+        zone: the operator's time zone, which the digest shows its times in.
 
     Returns:
         The digest; lists hold at most ``page`` items, totals count everything.
@@ -102,4 +104,5 @@ async def assemble(
         scheduled=scheduled,
         not_sent=tuple(RunView.of(r) for r in unsent_rows),
         not_sent_total=unsent_total,
+        zone=zone,
     )

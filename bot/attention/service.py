@@ -150,6 +150,7 @@ class Attention:
                 key=f"batch:{window}",
                 new=tuple(ApprovalView.of(a) for a in new),
                 reminders=tuple(ApprovalView.of(a) for a in due if a.id not in fresh_ids),
+                zone=self._policy.zone,
             )
             try:
                 await notifier.post_batch(view)
@@ -235,7 +236,12 @@ class Attention:
             last_end = await jobs.last_digest_end(session)
             start = last_end or now - timedelta(days=1)
             view = await assemble(
-                session, key=key, period_start=start, now=now, scheduled=await self._upcoming(now)
+                session,
+                key=key,
+                period_start=start,
+                now=now,
+                scheduled=await self._upcoming(now),
+                zone=self._policy.zone,
             )
             summary = {"low_risk_ids": list(view.low_risk_ids), "waiting": view.waiting_total}
             if record:

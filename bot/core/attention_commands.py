@@ -11,6 +11,7 @@ from bot.attention.schedules import Schedules
 from bot.attention.service import Attention
 from bot.core.messages import Handler, Inbound, Reply, Text
 from bot.core.parsing import key_values, words
+from bot.render.when import when
 from graph.errors import AlreadyDecided, InvalidInput, NotFound
 from graph.runs import RunManager
 from memory import jobs
@@ -88,9 +89,11 @@ class AttentionCommands:
         approval_id = normalize_approval_id(tokens[0])
         if approval_id is None:
             raise NotFound(f"\u201c{tokens[0][:20]}\u201d is not an approval id.")
-        until = self._clock() + parse_duration(tokens[1])
+        now = self._clock()
+        until = now + parse_duration(tokens[1])
         await self._manager.snooze(approval_id, until=until, actor=inbound.user.actor)
-        return (Text(f"Snoozed {approval_id} until {until:%Y-%m-%d %H:%M} UTC.", "ok"),)
+        back = when(until, now=now, zone=self._attention.policy.zone)
+        return (Text(f"Snoozed {approval_id}; it comes back {back}.", "ok"),)
 
     async def schedule(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
         """/schedule <workflow> <when> key=value ...: start a workflow on a schedule."""
@@ -117,14 +120,16 @@ class AttentionCommands:
 
     async def listing(self, inbound: Inbound, rest: str) -> tuple[Reply, ...]:
         """/schedules: what runs on its own, and when next."""
-        rows = await self._schedules.listing(self._clock())
+        now = self._clock()
+        rows = await self._schedules.listing(now)
         if not rows:
             return (Text('Nothing is scheduled. /schedule <workflow> "every monday 9:00" ...'),)
         lines = ["Scheduled:"]
         for schedule, at in rows:
-            when = f"next {at:%Y-%m-%d %H:%M} UTC" if at else "no next run"
+            zone = self._attention.policy.zone
+            next_run = f"next {when(at, now=now, zone=zone)}" if at else "no next run"
             lines.append(
-                f"  {schedule.id}  {schedule.workflow:<11} {schedule.description} ({when})"
+                f"  {schedule.id}  {schedule.workflow:<11} {schedule.description} ({next_run})"
             )
         return (Text("\n".join(lines)),)
 

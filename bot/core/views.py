@@ -6,7 +6,7 @@ Plain frozen data built from database rows, so renderers stay pure functions.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from graph.reports import describe_decision
@@ -163,6 +163,7 @@ class DigestView:
     # says "Not sent yet: mail server unreachable, next try 14:05 UTC" or how to retry.
     not_sent: tuple[RunView, ...] = ()
     not_sent_total: int = 0
+    zone: tzinfo = UTC  # the operator's (DESKHAND_TIMEZONE): its times are shown in it
 
     @property
     def empty(self) -> bool:
@@ -226,6 +227,7 @@ class BatchView:
     key: str
     new: tuple[ApprovalView, ...]
     reminders: tuple[ApprovalView, ...]
+    zone: tzinfo = UTC  # the operator's (DESKHAND_TIMEZONE): its times are shown in it
 
     @property
     def empty(self) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from bot.core.messages import (
@@ -78,4 +78,6 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     if isinstance(value, datetime):
         return value.isoformat()
+    if isinstance(value, tzinfo):
+        return str(value)  # "Europe/Berlin"
     return value

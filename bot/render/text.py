@@ -20,6 +20,7 @@ from bot.core.messages import (
     RunView,
     Text,
 )
+from bot.render.when import when
 
 MARK = {"info": "", "ok": "\u2714 ", "warn": "! ", "error": "\u2718 "}
 ACTION_LABELS = {"approve": "Approve", "reject": "Reject", "edit": "Edit"}
@@ -172,9 +173,9 @@ def _(reply: DigestView, now: datetime) -> str:
     if reply.empty:
         return (
             "Digest: a quiet day \u2014 nothing failed, nothing waits, nothing new since "
-            f"{reply.period_start:%a %H:%M} UTC."
+            f"{when(reply.period_start, now=now, zone=reply.zone)}."
         )
-    lines = [f"Digest ({reply.period_start:%a %H:%M} \u2192 {reply.period_end:%a %H:%M} UTC)"]
+    lines = [f"Digest (since {when(reply.period_start, now=now, zone=reply.zone)})"]
     if reply.attention_total:
         lines.append("Needs attention:")
         lines += [
@@ -193,7 +194,11 @@ def _(reply: DigestView, now: datetime) -> str:
     if reply.waiting_total:
         lines.append(f"Waiting for you ({reply.waiting_total}, oldest first):")
         for view in reply.waiting:
-            expiry = f", expires {view.expires_at:%a %H:%M}" if view.expires_at else ""
+            expiry = (
+                f", expires {when(view.expires_at, now=now, zone=reply.zone)}"
+                if view.expires_at
+                else ""
+            )
             lines.append(
                 f"  {view.id}  {view.risk:<6} {age(view.requested_at, now):>4}{expiry}  "
                 f"{view.title} \u2014 {view.summary}"
@@ -215,7 +220,9 @@ def _(reply: DigestView, now: datetime) -> str:
             lines.append(f"  \u2026 and {reply.completed_total - len(reply.completed)} more: /runs")
     if reply.scheduled:
         lines.append("Next:")
-        lines += [f"  {item.at:%a %d %b %H:%M} UTC  {item.what}" for item in reply.scheduled]
+        lines += [
+            f"  {when(item.at, now=now, zone=reply.zone)}  {item.what}" for item in reply.scheduled
+        ]
     return "\n".join(lines)
 
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from bot.core.views import ApprovalView, BatchView, DigestView
 from bot.render.text import age
+from bot.render.when import when
 from bot.slack.blocks import (
     OPEN,
     RISK_MARK,
@@ -34,7 +35,7 @@ ITEMS = 25  # a section per waiting request, so a digest stays within 50 blocks
 
 def digest_blocks(view: DigestView, now: datetime) -> list[Block]:
     """The digest: what needs attention, what waits, what was done, what comes next."""
-    span = f"{view.period_start:%a %H:%M} \u2192 {view.period_end:%a %H:%M} UTC"
+    span = f"since {when(view.period_start, now=now, zone=view.zone)}"
     if view.empty:
         return [
             mrkdwn(f":clipboard: *Digest* ({span}): a quiet day. Nothing failed, nothing waits.")
@@ -60,7 +61,7 @@ def digest_blocks(view: DigestView, now: datetime) -> list[Block]:
         blocks += retry_actions(view.not_sent)
     if view.waiting_total:
         blocks.append(mrkdwn(f"*Waiting for you* ({view.waiting_total}, oldest first)"))
-        blocks += items(view.waiting, now)
+        blocks += items(view.waiting, now, view.zone)
         if view.waiting_total > len(view.waiting[:ITEMS]):
             more = view.waiting_total - len(view.waiting[:ITEMS])
             blocks.append(context(f"\u2026 and {more} more: `/deskhand pending`"))
@@ -82,7 +83,8 @@ def digest_blocks(view: DigestView, now: datetime) -> list[Block]:
         blocks += _section(f"*Done since the last digest* ({view.completed_total})", lines)
     if view.scheduled:
         lines = [
-            f"{item.at:%a %d %b %H:%M} UTC \u00b7 {escape(item.what)}" for item in view.scheduled
+            f"{when(item.at, now=now, zone=view.zone)} \u00b7 {escape(item.what)}"
+            for item in view.scheduled
         ]
         blocks += _section("*Next*", lines)
     return blocks
@@ -93,20 +95,20 @@ def batch_blocks(view: BatchView, now: datetime) -> list[Block]:
     blocks: list[Block] = []
     if view.new:
         blocks.append(mrkdwn(f":inbox_tray: *{len(view.new)} request(s)* since the last batch"))
-        blocks += items(view.new, now)
+        blocks += items(view.new, now, view.zone)
     if view.reminders:
         blocks.append(mrkdwn(":alarm_clock: *Still waiting* (reminder)"))
-        blocks += items(view.reminders, now)
+        blocks += items(view.reminders, now, view.zone)
     return blocks
 
 
-def items(views: Sequence[ApprovalView], now: datetime) -> list[Block]:
+def items(views: Sequence[ApprovalView], now: datetime, zone: tzinfo) -> list[Block]:
     """One line per request, with a Review button that opens it."""
     return [
         mrkdwn(
             f"{RISK_MARK.get(v.risk, ':white_circle:')} `{v.id}` *{escape(v.title)}* \u00b7 "
             f"{age(v.requested_at, now)}"
-            + (f" \u00b7 expires {v.expires_at:%a %H:%M} UTC" if v.expires_at else "")
+            + (f" \u00b7 expires {when(v.expires_at, now=now, zone=zone)}" if v.expires_at else "")
             + f"\n{escape(clip(v.summary, 500))}"
         )
         | {"accessory": button("Review", OPEN, v.id)}

@@ -7,12 +7,13 @@ digest also offers "Approve all low-risk" for the low-risk requests it showed.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from telegram import InlineKeyboardButton
 
 from bot.core.messages import ApprovalView, BatchView, DigestView
 from bot.render.text import age
+from bot.render.when import when
 from bot.telegram.callback_data import Press
 from bot.telegram.cards import RISK_MARK, button, open_rows
 from bot.telegram.chunks import clip, escape
@@ -25,8 +26,8 @@ def _line(text: str) -> str:
     return clip(text, _LINE_MAX)[0]
 
 
-def _item(view: ApprovalView, now: datetime) -> str:
-    expiry = f", expires {view.expires_at:%a %H:%M}" if view.expires_at else ""
+def _item(view: ApprovalView, now: datetime, zone: tzinfo) -> str:
+    expiry = f", expires {when(view.expires_at, now=now, zone=zone)}" if view.expires_at else ""
     mark = RISK_MARK.get(view.risk, "\u26aa")
     return (
         f"{mark} <code>{view.id}</code> {age(view.requested_at, now)}{expiry} \u00b7 "
@@ -36,7 +37,7 @@ def _item(view: ApprovalView, now: datetime) -> str:
 
 def digest_blocks(view: DigestView, *, now: datetime) -> list[str]:
     """The digest: what needs attention, what waits, what was done, what comes next."""
-    span = f"{view.period_start:%a %H:%M} \u2192 {view.period_end:%a %H:%M} UTC"
+    span = f"since {when(view.period_start, now=now, zone=view.zone)}"
     if view.empty:
         return [f"\U0001f4cb <b>Digest</b> ({span}): a quiet day. Nothing failed, nothing waits."]
     lines = [f"\U0001f4cb <b>Digest</b> ({span})"]
@@ -60,7 +61,7 @@ def digest_blocks(view: DigestView, *, now: datetime) -> list[str]:
             lines.append(f"\u2026 and {view.attention_total - view.attention_shown} more")
     if view.waiting_total:
         lines += ["", f"<b>Waiting for you</b> ({view.waiting_total}, oldest first)"]
-        lines += [_item(item, now) for item in view.waiting]
+        lines += [_item(item, now, view.zone) for item in view.waiting]
         if view.waiting_total > len(view.waiting):
             lines.append(f"\u2026 and {view.waiting_total - len(view.waiting)} more: /pending")
         if view.low_risk_ids:
@@ -80,7 +81,8 @@ def digest_blocks(view: DigestView, *, now: datetime) -> list[str]:
     if view.scheduled:
         lines += ["", "<b>Next</b>"]
         lines += [
-            f"{item.at:%a %d %b %H:%M} UTC \u00b7 {_line(item.what)}" for item in view.scheduled
+            f"{when(item.at, now=now, zone=view.zone)} \u00b7 {_line(item.what)}"
+            for item in view.scheduled
         ]
     return lines
 
@@ -102,9 +104,9 @@ def batch_blocks(view: BatchView, *, now: datetime) -> list[str]:
     lines = []
     if view.new:
         lines.append(f"\U0001f4e5 <b>{len(view.new)} request(s)</b> since the last batch:")
-        lines += [_item(item, now) for item in view.new]
+        lines += [_item(item, now, view.zone) for item in view.new]
     if view.reminders:
         lines.append("\u23f0 <b>Still waiting</b> (reminder):")
-        lines += [_item(item, now) for item in view.reminders]
+        lines += [_item(item, now, view.zone) for item in view.reminders]
     lines.append("Tap one to see it and decide.")
     return lines

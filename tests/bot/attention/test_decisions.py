@@ -119,6 +119,7 @@ async def test_snoozed_items_wait_until_the_snooze_ends(runtime: Runtime) -> Non
     ids = await low_risk_requests(runtime, 2)
     snoozed = await say(runtime, f"/snooze {ids[0]} 3h")
     assert not snoozed.refused
+    assert snoozed.replies[0].text == f"Snoozed {ids[0]}; it comes back in 3 h."  # type: ignore[union-attr]
     async with runtime.sessions.begin() as session:
         await session.execute(
             update(Approval)

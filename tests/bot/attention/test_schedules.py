@@ -43,6 +43,7 @@ async def test_schedule_commands_and_one_run_per_firing(runtime: Runtime) -> Non
     assert not made.refused, made.replies
     listing = await say(runtime, "/schedules")
     assert "checkin" in listing.replies[0].text and "every monday 9:00" in listing.replies[0].text  # type: ignore[union-attr]
+    assert "(next " in listing.replies[0].text and "UTC" not in listing.replies[0].text  # type: ignore[union-attr]
     [(schedule, next_at)] = await runtime.schedules.listing(at("2026-11-21T10:00:00"))
     assert next_at == at("2026-11-23T09:00:00")
     # Two replicas fire the same job in the same minute: one run.

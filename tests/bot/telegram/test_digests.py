@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.core.messages import ApprovalView, BatchView, DigestView, RunView
+from bot.core.views import ScheduledItem
 from bot.telegram.chunks import units
 from bot.telegram.digests import batch_blocks, digest_blocks, digest_rows
 from bot.telegram.notifier import TelegramNotifier
@@ -111,3 +114,24 @@ async def test_a_posted_batch_opens_cards_on_tap(bot: Running) -> None:
     opened = bot.fake.sent_messages(ANA)[-1]
     assert list(buttons(opened)) == ["\u2705 Approve", "\U0001f6ab Reject", "\u270f\ufe0f Edit"]
     assert "<b>Name:</b> Bo" in opened["text"]
+
+
+def test_a_digest_shows_times_in_the_operators_zone_relative_when_near() -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    sunday = datetime(2026, 12, 6, 1, 41, tzinfo=UTC)  # Sun 02:41 in Berlin
+    asked = sunday - timedelta(hours=2)
+    near = replace(view("K7M2Q", "low"), requested_at=asked, expires_at=sunday + timedelta(hours=3))
+    far = replace(view("AB3CD", "high"), requested_at=asked, expires_at=sunday + timedelta(days=7))
+    shown = digest(
+        (near, far),
+        period_start=datetime(2026, 12, 5, 7, 0, tzinfo=UTC),
+        period_end=sunday,
+        scheduled=(ScheduledItem(datetime(2026, 12, 7, 7, 0, tzinfo=UTC), "next digest"),),
+        zone=berlin,
+    )
+    lines = digest_blocks(shown, now=sunday)
+    assert lines[0] == "\U0001f4cb <b>Digest</b> (since yesterday 08:00)"
+    assert any("<code>K7M2Q</code> 2h, expires in 3 h \u00b7" in line for line in lines)
+    assert any("<code>AB3CD</code> 2h, expires 13 Dec \u00b7" in line for line in lines)
+    assert lines[-1] == "tomorrow 08:00 \u00b7 next digest"
+    assert "Sun 02:41" not in "\n".join(lines) and "UTC" not in "\n".join(lines)
